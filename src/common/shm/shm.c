@@ -1,0 +1,96 @@
+/*
+ * shm.c: creates and lays out the shared arena (see shm.h). Offsets only:
+ * the arena is mapped once before fork, so addresses happen to agree, but
+ * nothing stored in it is a pointer.
+ */
+#include "common/shm/shm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define ALIGN64(n) (((n) + 63) & ~(uint64_t)63)
+
+lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
+{
+    pthread_mutexattr_t ma;
+    uint64_t hdr, procs, streams;
+
+    ring_size &= ~(uint64_t)63;
+    procs = ALIGN64(sizeof(lc_proc_t)) * LC_PROC_SLOTS;
+    streams = sizeof(lc_stream_t) * (uint64_t)streams_max;
+    /* the ring count depends on the header size, which depends on the ring count:
+     * size the header for the most rings that could fit at all */
+    uint64_t max_rings = size / ring_size;
+    hdr = ALIGN64(sizeof(lc_shm_t) + max_rings * sizeof(_Atomic uint32_t));
+    if (hdr + procs + streams + ring_size > size) {
+        errno = ENOSPC;
+        return NULL;
+    }
+    uint64_t rings = (size - hdr - procs - ALIGN64(streams)) / ring_size;
+
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    lc_shm_t *shm = mem;
+    shm->magic = LC_SHM_MAGIC;
+    shm->size = size;
+    shm->ring_size = ring_size;
+    shm->rings = (uint32_t)rings;
+    shm->streams_max = streams_max;
+    shm->off_procs = hdr;
+    shm->off_streams = hdr + procs;
+    shm->off_rings = ALIGN64(hdr + procs + streams);
+    shm->started_at = time(NULL);
+
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    int rc = pthread_mutex_init(&shm->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (rc != 0) {
+        munmap(mem, size);
+        errno = rc;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < shm->rings; i++)
+        lc_ring_init(lc_shm_ring(shm, i), ring_size);
+    return shm;
+}
+
+void lc_shm_destroy(lc_shm_t *shm)
+{
+    if (shm)
+        munmap(shm, shm->size);
+}
+
+lc_proc_t *lc_shm_proc(lc_shm_t *shm, int slot)
+{
+    return (lc_proc_t *)((char *)shm + shm->off_procs + ALIGN64(sizeof(lc_proc_t)) * (uint64_t)slot);
+}
+
+lc_stream_t *lc_shm_stream(lc_shm_t *shm, uint32_t id)
+{
+    return (lc_stream_t *)((char *)shm + shm->off_streams) + id;
+}
+
+lc_ring_t *lc_shm_ring(lc_shm_t *shm, uint32_t ring)
+{
+    return (lc_ring_t *)((char *)shm + shm->off_rings + shm->ring_size * ring);
+}
+
+void lc_shm_lock(lc_shm_t *shm)
+{
+    if (pthread_mutex_lock(&shm->lock) == EOWNERDEAD) {
+        /* The holder died mid-update of a stream entry or ring flag. Those
+         * updates are single stores that are valid in either state, so the
+         * tables are consistent; only the mutex needs repair. */
+        pthread_mutex_consistent(&shm->lock);
+    }
+}
+
+void lc_shm_unlock(lc_shm_t *shm)
+{
+    pthread_mutex_unlock(&shm->lock);
+}

@@ -1,0 +1,91 @@
+/*
+ * shm.h: the shared arena every process maps (created by the master before
+ * the first fork, inherited, never remapped, so a reload keeps it).
+ *
+ * Layout, all by offset from the arena start:
+ *   lc_shm_t header | lc_proc_t procs[LC_PROC_SLOTS] | lc_stream_t streams[streams_max] | rings
+ * The header's robust, process-shared mutex guards allocation of stream
+ * entries and rings (publish/unpublish, never per frame); if its holder dies
+ * the next locker repairs it. Everything per frame is lock-free (ring.h).
+ */
+#ifndef LC_SHM_H
+#define LC_SHM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/shm/ring.h"
+
+#define LC_SHM_MAGIC 0x6c63646eu /* "lcdn" */
+#define LC_PROC_SLOTS 136        /* 2 generations x 64 workers + relay/control spares */
+#define LC_PROC_MASK_WORDS ((LC_PROC_SLOTS + 63) / 64)
+#define LC_STREAM_NAME_MAX 256
+
+enum lc_proc_role { LC_ROLE_NONE = 0, LC_ROLE_MASTER, LC_ROLE_WORKER, LC_ROLE_RELAY, LC_ROLE_CONTROL };
+enum lc_proc_state { LC_PROC_FREE = 0, LC_PROC_STARTING, LC_PROC_RUNNING, LC_PROC_DRAINING };
+
+/* One child process, written by the master (identity) and by the child (counters). */
+typedef struct {
+    _Atomic int32_t state;         /* lc_proc_state; master writes */
+    int32_t pid;
+    int32_t role;
+    int32_t index;                 /* worker number within its generation */
+    uint32_t generation;
+    uint16_t udp_lo, udp_hi;       /* this worker's slice of webrtc.udp_ports */
+    int64_t started_at;            /* unix seconds */
+    _Atomic uint64_t connections;  /* open sessions now; the child writes */
+    _Atomic uint64_t accepted;     /* sessions accepted in all */
+    _Atomic uint32_t streams;      /* streams this process publishes into rings */
+    _Atomic uint32_t wake_pending; /* coalesces eventfd wake-ups, see notify.c */
+    _Alignas(64) char end_[];
+} lc_proc_t;
+
+enum lc_stream_state { LC_STREAM_FREE = 0, LC_STREAM_LIVE };
+
+typedef struct {
+    _Atomic uint32_t state;        /* lc_stream_state */
+    uint32_t gen;                  /* bumped on every allocation of this entry */
+    int32_t owner_slot;            /* proc slot of the writer */
+    int32_t owner_pid;
+    int32_t ring;                  /* ring index */
+    int32_t pad;
+    int64_t created_at;
+    _Atomic uint64_t readers[LC_PROC_MASK_WORDS]; /* proc slots reading this stream */
+    char name[LC_STREAM_NAME_MAX];
+} lc_stream_t;
+
+typedef struct {
+    uint32_t magic;
+    uint32_t streams_max;
+    uint64_t size;
+    uint64_t ring_size;
+    uint32_t rings;
+    uint32_t pad;
+    uint64_t off_procs, off_streams, off_rings;
+    int64_t started_at;
+    pthread_mutex_t lock;
+    _Atomic uint64_t ring_bytes;   /* payload bytes written into all rings */
+    _Atomic uint64_t ring_frames;
+    _Atomic uint32_t generation;   /* current worker generation */
+    _Atomic uint32_t reload_seq;   /* bumped by the master after each reload attempt */
+    _Atomic int32_t reload_ok;
+    char reload_msg[512];
+    _Atomic uint32_t ring_in_use[]; /* per ring: 1 while a stream owns it */
+} lc_shm_t;
+
+/* Create the arena (MAP_SHARED | MAP_ANONYMOUS). NULL + errno on failure. */
+lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max);
+void lc_shm_destroy(lc_shm_t *shm);
+
+lc_proc_t *lc_shm_proc(lc_shm_t *shm, int slot);
+lc_stream_t *lc_shm_stream(lc_shm_t *shm, uint32_t id);
+lc_ring_t *lc_shm_ring(lc_shm_t *shm, uint32_t ring);
+
+/* The allocation lock; repairs itself if a holder died. */
+void lc_shm_lock(lc_shm_t *shm);
+void lc_shm_unlock(lc_shm_t *shm);
+
+#endif

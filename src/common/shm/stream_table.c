@@ -1,0 +1,146 @@
+/*
+ * stream_table.c: see stream_table.h. Lookups scan the table; they happen
+ * on publish and play, never per frame, and a scan of 4096 entries is a
+ * few microseconds.
+ */
+#include "common/shm/stream_table.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/shm/notify.h"
+
+static int find_locked(lc_shm_t *shm, const char *name)
+{
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        if (atomic_load_explicit(&s->state, memory_order_acquire) == LC_STREAM_LIVE &&
+            strcmp(s->name, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t *id)
+{
+    size_t n = strlen(name);
+    int entry = -1, ring = -1;
+
+    if (n == 0 || n >= LC_STREAM_NAME_MAX)
+        return -EINVAL;
+    lc_shm_lock(shm);
+    if (find_locked(shm, name) >= 0) {
+        lc_shm_unlock(shm);
+        return -EEXIST;
+    }
+    for (uint32_t i = 0; i < shm->streams_max && entry < 0; i++)
+        if (atomic_load_explicit(&lc_shm_stream(shm, i)->state, memory_order_relaxed) == LC_STREAM_FREE)
+            entry = (int)i;
+    for (uint32_t i = 0; i < shm->rings && ring < 0; i++)
+        if (atomic_load_explicit(&shm->ring_in_use[i], memory_order_relaxed) == 0)
+            ring = (int)i;
+    if (entry < 0 || ring < 0) {
+        lc_shm_unlock(shm);
+        return entry < 0 ? -ENOSPC : -ENOBUFS;
+    }
+    atomic_store_explicit(&shm->ring_in_use[ring], 1, memory_order_relaxed);
+    lc_ring_reset(lc_shm_ring(shm, (uint32_t)ring));
+
+    lc_stream_t *s = lc_shm_stream(shm, (uint32_t)entry);
+    s->gen++;
+    s->owner_slot = owner_slot;
+    s->owner_pid = owner_pid;
+    s->ring = ring;
+    s->created_at = time(NULL);
+    for (int w = 0; w < LC_PROC_MASK_WORDS; w++)
+        atomic_store_explicit(&s->readers[w], 0, memory_order_relaxed);
+    memcpy(s->name, name, n + 1);
+    /* pairs with the acquire load of state in lookups */
+    atomic_store_explicit(&s->state, LC_STREAM_LIVE, memory_order_release);
+    lc_shm_unlock(shm);
+
+    if (owner_slot >= 0)
+        atomic_fetch_add_explicit(&lc_shm_proc(shm, owner_slot)->streams, 1, memory_order_relaxed);
+    *id = (uint32_t)entry;
+    return 0;
+}
+
+static void end_locked(lc_shm_t *shm, lc_stream_t *s)
+{
+    lc_ring_close(lc_shm_ring(shm, (uint32_t)s->ring));
+    lc_notify_wake_readers(shm, s);
+    atomic_store_explicit(&s->state, LC_STREAM_FREE, memory_order_release);
+    /* The ring is free for the next publisher; its reset bumps the epoch so
+     * readers still draining this one see ENDED rather than foreign frames. */
+    atomic_store_explicit(&shm->ring_in_use[s->ring], 0, memory_order_relaxed);
+    if (s->owner_slot >= 0)
+        atomic_fetch_sub_explicit(&lc_shm_proc(shm, s->owner_slot)->streams, 1, memory_order_relaxed);
+}
+
+void lc_stream_unpublish(lc_shm_t *shm, uint32_t id)
+{
+    lc_shm_lock(shm);
+    lc_stream_t *s = lc_shm_stream(shm, id);
+    if (atomic_load_explicit(&s->state, memory_order_relaxed) == LC_STREAM_LIVE)
+        end_locked(shm, s);
+    lc_shm_unlock(shm);
+}
+
+int lc_stream_find(lc_shm_t *shm, const char *name, uint32_t *id, uint32_t *gen)
+{
+    lc_shm_lock(shm);
+    int i = find_locked(shm, name);
+    if (i >= 0) {
+        *id = (uint32_t)i;
+        *gen = lc_shm_stream(shm, (uint32_t)i)->gen;
+    }
+    lc_shm_unlock(shm);
+    return i >= 0 ? 0 : -ENOENT;
+}
+
+int lc_stream_alive(lc_shm_t *shm, uint32_t id, uint32_t gen)
+{
+    lc_stream_t *s = lc_shm_stream(shm, id);
+    return atomic_load_explicit(&s->state, memory_order_acquire) == LC_STREAM_LIVE && s->gen == gen;
+}
+
+int lc_stream_release_owner(lc_shm_t *shm, int slot)
+{
+    int n = 0;
+    lc_shm_lock(shm);
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        if (atomic_load_explicit(&s->state, memory_order_relaxed) == LC_STREAM_LIVE &&
+            s->owner_slot == slot) {
+            end_locked(shm, s);
+            n++;
+        }
+    }
+    lc_shm_unlock(shm);
+    return n;
+}
+
+void lc_stream_subscribe(lc_shm_t *shm, uint32_t id, int slot)
+{
+    lc_stream_t *s = lc_shm_stream(shm, id);
+    /* pairs with the writer's acquire load in lc_notify_wake_readers */
+    atomic_fetch_or_explicit(&s->readers[slot / 64], 1ull << (slot % 64), memory_order_acq_rel);
+}
+
+void lc_stream_unsubscribe(lc_shm_t *shm, uint32_t id, uint32_t gen, int slot)
+{
+    lc_stream_t *s = lc_shm_stream(shm, id);
+    lc_shm_lock(shm);
+    if (s->gen == gen)
+        atomic_fetch_and_explicit(&s->readers[slot / 64], ~(1ull << (slot % 64)), memory_order_acq_rel);
+    lc_shm_unlock(shm);
+}
+
+uint32_t lc_stream_count(lc_shm_t *shm)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < shm->streams_max; i++)
+        n += atomic_load_explicit(&lc_shm_stream(shm, i)->state, memory_order_relaxed) == LC_STREAM_LIVE;
+    return n;
+}

@@ -1,0 +1,34 @@
+/*
+ * stream_table.h: stream names -> rings, in the shared arena.
+ *
+ * A name is LIVE in at most one entry. Publishing takes an entry and a ring
+ * under the arena lock; the publisher's process is the ring's only writer.
+ * Ending a stream closes its ring (readers drain it and see ENDED) and frees
+ * the entry; the master does the same for every stream of a process that
+ * died. Readers hold (id, gen) pairs: gen tells them the entry was reused.
+ */
+#ifndef LC_STREAM_TABLE_H
+#define LC_STREAM_TABLE_H
+
+#include <sys/types.h>
+
+#include "common/shm/shm.h"
+
+/* 0 with *id set, or -EEXIST (name is live), -ENOSPC (table full),
+ * -ENOBUFS (no free ring), -EINVAL (empty or too long name). */
+int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t *id);
+/* Owner ends its stream: close ring, wake readers, free entry. */
+void lc_stream_unpublish(lc_shm_t *shm, uint32_t id);
+/* 0 with id and gen of the LIVE entry of that name, or -ENOENT. */
+int lc_stream_find(lc_shm_t *shm, const char *name, uint32_t *id, uint32_t *gen);
+/* Is (id, gen) still the same live stream? */
+int lc_stream_alive(lc_shm_t *shm, uint32_t id, uint32_t gen);
+/* Master: end every stream owned by a dead process slot. Returns how many. */
+int lc_stream_release_owner(lc_shm_t *shm, int slot);
+/* Reader processes announce interest so the writer wakes them. */
+void lc_stream_subscribe(lc_shm_t *shm, uint32_t id, int slot);
+void lc_stream_unsubscribe(lc_shm_t *shm, uint32_t id, uint32_t gen, int slot);
+/* Number of live streams. */
+uint32_t lc_stream_count(lc_shm_t *shm);
+
+#endif
