@@ -140,10 +140,10 @@ static int parse_version(const char *v, size_t n, lc_http_request_t *req, const 
         req->version_minor = v[7] - '0';
         return 0;
     }
-    /* Well-formed but not ours ("HTTP/2.0", the h2 preface, "HTTP/3"): 505,
-     * not 400, so a client can tell it asked for the wrong protocol. */
-    if (n >= 6 && memcmp(v, "HTTP/", 5) == 0 && is_digit_str(v + 5, 1)
-        && (n == 6 || (n == 8 && v[6] == '.' && is_digit_str(v + 7, 1))))
+    /* Well-formed HTTP-version but not ours ("HTTP/2.0" as in the h2
+     * preface, "HTTP/1.2"): 505, not 400, so the client can tell. */
+    if (n == 8 && memcmp(v, "HTTP/", 5) == 0 && is_digit_str(v + 5, 1) && v[6] == '.'
+        && is_digit_str(v + 7, 1))
         return set_err(err, LC_HTTP_EUNSUPPORTED, "unsupported HTTP version");
     return set_err(err, LC_HTTP_EBAD, "bad HTTP version");
 }

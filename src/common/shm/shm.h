@@ -72,7 +72,7 @@ typedef struct {
     _Atomic uint32_t generation;   /* current worker generation */
     _Atomic uint32_t reload_seq;   /* bumped by the master after each reload attempt */
     _Atomic int32_t reload_ok;
-    char reload_msg[512];
+    char reload_msg[1024];
     _Atomic uint32_t ring_in_use[]; /* per ring: 1 while a stream owns it */
 } lc_shm_t;
 

@@ -1,0 +1,183 @@
+/*
+ * control.c: the control process's loop: one evhttp server on http.listen
+ * for the REST API (rest.c), Prometheus metrics (metrics.c) and the web
+ * pages (static.c). Access rules live here: http.allow guards /rest-api/
+ * and /metrics, http.token guards /rest-api/; pages are public.
+ */
+#include "control/control.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+
+#include "common/core/log.h"
+#include "common/core/net.h"
+
+#define MAX_BODY (1 << 20)
+#define MAX_HEADERS (16 << 10)
+
+const char *lc_control_role_name(int role)
+{
+    switch (role) {
+    case LC_ROLE_MASTER: return "master";
+    case LC_ROLE_WORKER: return "worker";
+    case LC_ROLE_RELAY: return "relay";
+    case LC_ROLE_CONTROL: return "control";
+    }
+    return "none";
+}
+
+const char *lc_control_state_name(int state)
+{
+    switch (state) {
+    case LC_PROC_STARTING: return "starting";
+    case LC_PROC_RUNNING: return "running";
+    case LC_PROC_DRAINING: return "draining";
+    }
+    return "free";
+}
+
+static int peer_allowed(lc_control_t *ctl, struct evhttp_request *req)
+{
+    const lc_conf_list_t *allow = &ctl->cycle->conf->http_allow;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    const struct sockaddr *sa = evhttp_connection_get_addr(conn);
+
+    if (allow->n == 0)
+        return 1;
+    if (!sa)
+        return 0;
+    for (size_t i = 0; i < allow->n; i++)
+        if (lc_net_cidr_match(allow->v[i], sa) == 1)
+            return 1;
+    return 0;
+}
+
+static int token_ok(lc_control_t *ctl, struct evhttp_request *req)
+{
+    const char *token = ctl->cycle->conf->http_token;
+    if (!token[0])
+        return 1;
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    return auth && strncmp(auth, "Bearer ", 7) == 0 && strcmp(auth + 7, token) == 0;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    lc_control_t *ctl = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    char peer[128] = "?";
+    const struct sockaddr *sa = evhttp_connection_get_addr(evhttp_request_get_connection(req));
+
+    if (sa)
+        lc_net_addr_str(sa, peer, sizeof(peer));
+    if (!path || path[0] != '/') {
+        lc_log_info("bad request target from %s", peer);
+        lc_rest_error(req, 400, "Bad Request", "bad request target");
+        return;
+    }
+    int rest = strncmp(path, "/rest-api/", 10) == 0, metrics = strcmp(path, "/metrics") == 0;
+    if ((rest || metrics) && !peer_allowed(ctl, req)) {
+        lc_log_warn("%s %s from %s refused: not in http.allow", rest ? "REST" : "metrics", path, peer);
+        lc_rest_error(req, 403, "Forbidden", "address not allowed (http.allow)");
+        return;
+    }
+    if (rest && !token_ok(ctl, req)) {
+        lc_log_warn("REST %s from %s refused: bad or missing bearer token", path, peer);
+        lc_rest_error(req, 401, "Unauthorized", "missing or wrong bearer token (http.token)");
+        return;
+    }
+    if (rest)
+        lc_rest_handle(ctl, req, path + 10);
+    else if (metrics)
+        lc_metrics_handle(ctl, req);
+    else
+        lc_static_handle(ctl, req, path);
+}
+
+static void maybe_exit(lc_control_t *ctl)
+{
+    if (ctl->quitting && ctl->pending == 0)
+        event_base_loopbreak(ctl->base);
+}
+
+static void on_quit_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    maybe_exit(arg);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    lc_control_t *ctl = arg;
+    (void)what;
+    if (sig == SIGUSR1) {
+        lc_log_reopen();
+        return;
+    }
+    if (sig == SIGTERM) {
+        event_base_loopbreak(ctl->base);
+        return;
+    }
+    /* QUIT: a new control process serves new requests; answer ours first */
+    if (!ctl->quitting && ctl->bound) {
+        evhttp_del_accept_socket(ctl->http, ctl->bound);
+        ctl->bound = NULL;
+    }
+    ctl->quitting = 1;
+    struct timeval tv = { 0, 50000 };
+    if (!ctl->quit_tick)
+        ctl->quit_tick = event_new(ctl->base, -1, EV_PERSIST, on_quit_tick, ctl);
+    event_add(ctl->quit_tick, &tv);
+    maybe_exit(ctl);
+}
+
+int lc_control_main(lc_cycle_t *cycle)
+{
+    lc_control_t ctl = { .cycle = cycle };
+    struct event *sigs[3];
+    int signos[3] = { SIGTERM, SIGQUIT, SIGUSR1 };
+    int fd = cycle->listeners[LC_LISTEN_HTTP].fd;
+
+    ctl.base = event_base_new();
+    ctl.http = ctl.base ? evhttp_new(ctl.base) : NULL;
+    if (!ctl.http)
+        return 1;
+    if (fd >= 0) {
+        /* the master's socket: evhttp must not close it on exit */
+        int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        ctl.bound = dup >= 0 ? evhttp_accept_socket_with_handle(ctl.http, dup) : NULL;
+        if (!ctl.bound) {
+            lc_log_error("cannot serve http.listen %s", cycle->listeners[LC_LISTEN_HTTP].addr);
+            return 1;
+        }
+    }
+    evhttp_set_max_headers_size(ctl.http, MAX_HEADERS);
+    evhttp_set_max_body_size(ctl.http, MAX_BODY);
+    evhttp_set_timeout(ctl.http, 30);
+    evhttp_set_allowed_methods(ctl.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                             EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(ctl.http, on_request, &ctl);
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(ctl.base, signos[i], on_signal, &ctl);
+        event_add(sigs[i], NULL);
+    }
+    atomic_store(&lc_shm_proc(cycle->shm, cycle->slot)->state, LC_PROC_RUNNING);
+    lc_log_info("control ready on %s", cycle->listeners[LC_LISTEN_HTTP].addr);
+    event_base_dispatch(ctl.base);
+    for (int i = 0; i < 3; i++)
+        event_free(sigs[i]);
+    if (ctl.quit_tick)
+        event_free(ctl.quit_tick);
+    evhttp_free(ctl.http);
+    event_base_free(ctl.base);
+    lc_log_info("control exiting");
+    return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * control.h: pieces of the control process (REST, metrics, static pages)
+ * that control.c's loop wires into one evhttp server.
+ */
+#ifndef LC_CONTROL_H
+#define LC_CONTROL_H
+
+#include <event2/http.h>
+
+#include "common/core/cycle.h"
+
+typedef struct {
+    lc_cycle_t *cycle;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    int pending;          /* requests answered later (reload waits for the master) */
+    int quitting;
+    struct event *quit_tick;
+} lc_control_t;
+
+/* rest.c */
+void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *path);
+void lc_rest_error(struct evhttp_request *req, int code, const char *reason, const char *msg);
+/* metrics.c */
+void lc_metrics_handle(lc_control_t *ctl, struct evhttp_request *req);
+/* static.c */
+void lc_static_handle(lc_control_t *ctl, struct evhttp_request *req, const char *path);
+
+const char *lc_control_role_name(int role);
+const char *lc_control_state_name(int state);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * metrics.c: GET /metrics in the Prometheus text format (version 0.0.4),
+ * read straight from the shared arena: what every process publishes there
+ * is what is reported, nothing is cached here.
+ */
+#include <event2/buffer.h>
+#include <time.h>
+
+#include "common/shm/stream_table.h"
+#include "control/control.h"
+
+void lc_metrics_handle(lc_control_t *ctl, struct evhttp_request *req)
+{
+    lc_shm_t *shm = ctl->cycle->shm;
+    struct evbuffer *b = evbuffer_new();
+    int by_role[5] = { 0 };
+
+    for (int s = 0; s < LC_PROC_SLOTS; s++) {
+        lc_proc_t *p = lc_shm_proc(shm, s);
+        if (atomic_load(&p->state) != LC_PROC_FREE && p->pid > 0 && p->role > 0 && p->role < 5)
+            by_role[p->role]++;
+    }
+    evbuffer_add_printf(b, "# HELP livecdn_processes Processes by role.\n# TYPE livecdn_processes gauge\n");
+    for (int r = LC_ROLE_MASTER; r <= LC_ROLE_CONTROL; r++)
+        evbuffer_add_printf(b, "livecdn_processes{role=\"%s\"} %d\n", lc_control_role_name(r), by_role[r]);
+    evbuffer_add_printf(b, "# HELP livecdn_uptime_seconds Seconds since the master started.\n"
+                           "# TYPE livecdn_uptime_seconds gauge\nlivecdn_uptime_seconds %lld\n",
+                        (long long)(time(NULL) - shm->started_at));
+    evbuffer_add_printf(b, "# HELP livecdn_generation Current worker generation (reloads + 1).\n"
+                           "# TYPE livecdn_generation gauge\nlivecdn_generation %u\n",
+                        atomic_load(&shm->generation));
+    evbuffer_add_printf(b, "# HELP livecdn_ring_bytes_written_total Media payload bytes written into rings.\n"
+                           "# TYPE livecdn_ring_bytes_written_total counter\n"
+                           "livecdn_ring_bytes_written_total %llu\n",
+                        (unsigned long long)atomic_load(&shm->ring_bytes));
+    evbuffer_add_printf(b, "# HELP livecdn_ring_frames_written_total Media frames written into rings.\n"
+                           "# TYPE livecdn_ring_frames_written_total counter\n"
+                           "livecdn_ring_frames_written_total %llu\n",
+                        (unsigned long long)atomic_load(&shm->ring_frames));
+    evbuffer_add_printf(b, "# HELP livecdn_streams Live streams in the stream table.\n"
+                           "# TYPE livecdn_streams gauge\nlivecdn_streams %u\n", lc_stream_count(shm));
+    evbuffer_add_printf(b, "# HELP livecdn_rings Rings in the arena.\n# TYPE livecdn_rings gauge\n"
+                           "livecdn_rings %u\n", shm->rings);
+    static const char *per[] = { "connections", "accepted_total" };
+    static const char *help[] = { "Open sessions per worker.", "Sessions accepted per worker." };
+    for (int k = 0; k < 2; k++) {
+        evbuffer_add_printf(b, "# HELP livecdn_worker_%s %s\n# TYPE livecdn_worker_%s %s\n", per[k], help[k],
+                            per[k], k ? "counter" : "gauge");
+        for (int s = 1; s < LC_PROC_SLOTS; s++) {
+            lc_proc_t *p = lc_shm_proc(shm, s);
+            if (atomic_load(&p->state) == LC_PROC_FREE || p->role != LC_ROLE_WORKER || p->pid <= 0)
+                continue;
+            evbuffer_add_printf(b, "livecdn_worker_%s{worker=\"%d\",generation=\"%u\",pid=\"%d\"} %llu\n",
+                                per[k], p->index, p->generation, p->pid,
+                                (unsigned long long)(k ? atomic_load(&p->accepted) : atomic_load(&p->connections)));
+        }
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}

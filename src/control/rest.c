@@ -1,0 +1,207 @@
+/*
+ * rest.c: POST /rest-api/<object>/<verb>. JSON in, JSON out, errors as
+ * {"error": "..."}. A path of SPEC section 8 whose feature has not landed
+ * answers 404 saying so; it never answers with made-up data.
+ */
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+
+#include "common/core/log.h"
+#include "common/shm/stream_table.h"
+#include "control/control.h"
+
+#define RELOAD_WAIT_MS 15000
+#define RELOAD_POLL_MS 20
+
+static void send_gen(struct evhttp_request *req, int code, const char *reason, yajl_gen g)
+{
+    const unsigned char *buf;
+    size_t len;
+    struct evbuffer *out = evbuffer_new();
+    yajl_gen_get_buf(g, &buf, &len);
+    evbuffer_add(out, buf, len);
+    evbuffer_add(out, "\n", 1);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, code, reason, out);
+    evbuffer_free(out);
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void gen_kv_str(yajl_gen g, const char *k, const char *v)
+{
+    gen_str(g, k);
+    gen_str(g, v);
+}
+
+static void gen_kv_int(yajl_gen g, const char *k, long long v)
+{
+    gen_str(g, k);
+    yajl_gen_integer(g, v);
+}
+
+void lc_rest_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "error", msg);
+    yajl_gen_map_close(g);
+    send_gen(req, code, reason, g);
+    yajl_gen_free(g);
+}
+
+static void worker_show(lc_control_t *ctl, struct evhttp_request *req)
+{
+    lc_shm_t *shm = ctl->cycle->shm;
+    time_t now = time(NULL);
+    yajl_gen g = yajl_gen_alloc(NULL);
+    lc_proc_t *master = lc_shm_proc(shm, 0);
+
+    yajl_gen_map_open(g);
+    gen_str(g, "master");
+    yajl_gen_map_open(g);
+    gen_kv_int(g, "pid", master->pid);
+    gen_kv_int(g, "generation", atomic_load(&shm->generation));
+    gen_kv_int(g, "uptime", (long long)(now - shm->started_at));
+    yajl_gen_map_close(g);
+    gen_str(g, "processes");
+    yajl_gen_array_open(g);
+    for (int s = 1; s < LC_PROC_SLOTS; s++) {
+        lc_proc_t *p = lc_shm_proc(shm, s);
+        int state = atomic_load(&p->state);
+        if (state == LC_PROC_FREE || p->pid <= 0)
+            continue;
+        char ports[32] = "";
+        if (p->role == LC_ROLE_WORKER)
+            snprintf(ports, sizeof(ports), "%u-%u", p->udp_lo, p->udp_hi);
+        yajl_gen_map_open(g);
+        gen_kv_int(g, "pid", p->pid);
+        gen_kv_str(g, "role", lc_control_role_name(p->role));
+        gen_kv_int(g, "index", p->index);
+        gen_kv_int(g, "slot", s);
+        gen_kv_int(g, "generation", p->generation);
+        gen_kv_str(g, "state", lc_control_state_name(state));
+        gen_kv_int(g, "connections", (long long)atomic_load(&p->connections));
+        gen_kv_int(g, "accepted", (long long)atomic_load(&p->accepted));
+        gen_kv_int(g, "streams", atomic_load(&p->streams));
+        gen_kv_str(g, "udp_ports", ports);
+        gen_kv_int(g, "uptime", (long long)(now - p->started_at));
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+}
+
+/* A reload is answered once the master has published its outcome. */
+typedef struct {
+    lc_control_t *ctl;
+    struct evhttp_request *req;
+    struct event *tick;
+    uint32_t seq;
+    int waited_ms;
+} reload_wait_t;
+
+static void reload_done(reload_wait_t *w)
+{
+    event_free(w->tick);
+    w->ctl->pending--;
+    free(w);
+}
+
+static void on_reload_tick(evutil_socket_t fd, short what, void *arg)
+{
+    reload_wait_t *w = arg;
+    lc_shm_t *shm = w->ctl->cycle->shm;
+    (void)fd;
+    (void)what;
+
+    /* pairs with the master's release increment in reload.c */
+    if (atomic_load_explicit(&shm->reload_seq, memory_order_acquire) != w->seq) {
+        if (atomic_load(&shm->reload_ok)) {
+            yajl_gen g = yajl_gen_alloc(NULL);
+            yajl_gen_map_open(g);
+            gen_kv_str(g, "result", "ok");
+            gen_kv_int(g, "generation", atomic_load(&shm->generation));
+            yajl_gen_map_close(g);
+            send_gen(w->req, 200, "OK", g);
+            yajl_gen_free(g);
+        } else {
+            char msg[1100];
+            snprintf(msg, sizeof(msg), "reload refused: %s", shm->reload_msg);
+            lc_rest_error(w->req, 500, "Internal Server Error", msg);
+        }
+        reload_done(w);
+        return;
+    }
+    w->waited_ms += RELOAD_POLL_MS;
+    if (w->waited_ms >= RELOAD_WAIT_MS) {
+        lc_rest_error(w->req, 504, "Gateway Timeout", "the master did not answer the reload in time");
+        reload_done(w);
+    }
+}
+
+static void config_reload(lc_control_t *ctl, struct evhttp_request *req)
+{
+    reload_wait_t *w = calloc(1, sizeof(*w));
+    if (!w) {
+        lc_rest_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    w->ctl = ctl;
+    w->req = req;
+    w->seq = atomic_load_explicit(&ctl->cycle->shm->reload_seq, memory_order_acquire);
+    w->tick = event_new(ctl->base, -1, EV_PERSIST, on_reload_tick, w);
+    struct timeval tv = { 0, RELOAD_POLL_MS * 1000 };
+    if (!w->tick || event_add(w->tick, &tv) < 0 || kill(ctl->cycle->master_pid, SIGHUP) < 0) {
+        lc_rest_error(req, 500, "Internal Server Error", "cannot signal the master");
+        if (w->tick)
+            event_free(w->tick);
+        free(w);
+        return;
+    }
+    ctl->pending++;
+    lc_log_info("REST config/reload: reload requested");
+}
+
+/* Paths of SPEC section 8 that belong to features not built yet. */
+static const char *not_yet[] = {
+    "cdn/show_nodes", "cdn/show_routes", "stream/find_all", "stream/find", "stream/terminate",
+    "push/startup", "push/find_all", "push/terminate", "transcoding/set",
+};
+
+void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *path)
+{
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        lc_rest_error(req, 405, "Method Not Allowed", "REST calls use POST with a JSON body");
+        return;
+    }
+    if (strcmp(path, "worker/show") == 0) {
+        worker_show(ctl, req);
+        return;
+    }
+    if (strcmp(path, "config/reload") == 0) {
+        config_reload(ctl, req);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++) {
+        if (strcmp(path, not_yet[i]) == 0) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "%s is not available in this version of livecdn", path);
+            lc_rest_error(req, 404, "Not Found", msg);
+            return;
+        }
+    }
+    lc_rest_error(req, 404, "Not Found", "unknown REST path");
+}

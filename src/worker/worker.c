@@ -1,0 +1,161 @@
+/*
+ * worker.c: a media worker's loop. It accepts sessions on the listeners
+ * the master opened, reads the rings it plays from when its eventfd says
+ * they moved, and follows the master's signals:
+ *   TERM  exit now          QUIT  drain: stop accepting, exit when the last
+ *   USR1  reopen the log          session ends or worker_shutdown_timeout passes
+ */
+#include "worker/worker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/shm/notify.h"
+
+static lc_proc_t *self_proc(lc_worker_t *w)
+{
+    return lc_shm_proc(w->cycle->shm, w->cycle->slot);
+}
+
+static void maybe_finish_drain(lc_worker_t *w)
+{
+    if (w->draining && atomic_load(&self_proc(w)->connections) == 0) {
+        lc_log_info("drained: no sessions left");
+        event_base_loopbreak(w->base);
+    }
+}
+
+void lc_worker_session_opened(lc_worker_t *w)
+{
+    atomic_fetch_add(&self_proc(w)->connections, 1);
+    atomic_fetch_add(&self_proc(w)->accepted, 1);
+}
+
+void lc_worker_session_closed(lc_worker_t *w)
+{
+    atomic_fetch_sub(&self_proc(w)->connections, 1);
+    maybe_finish_drain(w);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+{
+    (void)l;
+    (void)len;
+    lc_ws_session_accept(arg, fd, sa);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    /* EMFILE and friends: log, keep the listener; libevent retries */
+    lc_log_errno(LC_LOG_ERROR, EVUTIL_SOCKET_ERROR(), "accept() failed on signaling.listen");
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    lc_worker_t *w = arg;
+    (void)fd;
+    (void)what;
+    lc_log_warn("worker_shutdown_timeout reached with %llu sessions open: closing them",
+                (unsigned long long)atomic_load(&self_proc(w)->connections));
+    event_base_loopbreak(w->base);
+}
+
+static void start_drain(lc_worker_t *w)
+{
+    if (w->draining)
+        return;
+    w->draining = 1;
+    if (w->signaling) {
+        evconnlistener_free(w->signaling);
+        w->signaling = NULL;
+    }
+    lc_log_info("draining: %llu sessions open, at most %llds", 
+                (unsigned long long)atomic_load(&self_proc(w)->connections),
+                w->cycle->conf->worker_shutdown_timeout);
+    struct timeval tv = { (time_t)w->cycle->conf->worker_shutdown_timeout, 0 };
+    w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+    evtimer_add(w->drain_timer, &tv);
+    maybe_finish_drain(w);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    lc_worker_t *w = arg;
+    (void)what;
+    switch (sig) {
+    case SIGUSR1: lc_log_reopen(); break;
+    case SIGQUIT: start_drain(w); break;
+    default: event_base_loopbreak(w->base); break;
+    }
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    lc_worker_t *w = arg;
+    (void)fd;
+    (void)what;
+    /* Clear first, then read rings: a frame written after this is not missed. */
+    lc_notify_ack(w->cycle->shm, w->cycle->slot);
+}
+
+static int listen_signaling(lc_worker_t *w)
+{
+    int fd = w->cycle->listeners[LC_LISTEN_SIGNALING].fd;
+    if (fd < 0)
+        return 0;
+    /* a dup: closing our listener on drain must not close the master's socket */
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0)
+        return -1;
+    w->signaling = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, dup);
+    if (!w->signaling) {
+        close(dup);
+        return -1;
+    }
+    evconnlistener_set_error_cb(w->signaling, on_accept_error);
+    return 0;
+}
+
+int lc_worker_main(lc_cycle_t *cycle)
+{
+    lc_worker_t w = { .cycle = cycle, .next_session_id = (uint64_t)getpid() << 20 };
+    struct event *sigs[4];
+    int signos[4] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1 };
+
+    w.base = event_base_new();
+    if (!w.base)
+        return 1;
+    if (listen_signaling(&w) < 0) {
+        lc_log_error("cannot serve signaling.listen %s", cycle->listeners[LC_LISTEN_SIGNALING].addr);
+        return 1;
+    }
+    for (int i = 0; i < 4; i++) {
+        sigs[i] = evsignal_new(w.base, signos[i], on_signal, &w);
+        event_add(sigs[i], NULL);
+    }
+    w.wake = event_new(w.base, lc_notify_fd(cycle->slot), EV_READ | EV_PERSIST, on_wake, &w);
+    event_add(w.wake, NULL);
+    lc_notify_ack(cycle->shm, cycle->slot); /* a previous occupant's wake-ups are not ours */
+
+    atomic_store(&self_proc(&w)->state, LC_PROC_RUNNING);
+    lc_log_info("worker %d ready (generation %u, udp ports %u-%u)", cycle->index, cycle->generation,
+                self_proc(&w)->udp_lo, self_proc(&w)->udp_hi);
+    event_base_dispatch(w.base);
+
+    /* Sessions still open are cut here by the process exit; their peers see
+     * the TCP close. */
+    if (w.signaling)
+        evconnlistener_free(w.signaling);
+    if (w.drain_timer)
+        event_free(w.drain_timer);
+    event_free(w.wake);
+    for (int i = 0; i < 4; i++)
+        event_free(sigs[i]);
+    lc_log_info("worker %d exiting", cycle->index);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * worker.h: state of one media worker process, shared by its loop
+ * (worker.c) and its protocol front-ends (signaling/, later rtmp/, rtc/).
+ */
+#ifndef LC_WORKER_H
+#define LC_WORKER_H
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "common/core/cycle.h"
+
+typedef struct lc_ws_session lc_ws_session_t;
+
+typedef struct lc_worker {
+    lc_cycle_t *cycle;
+    struct event_base *base;
+    struct evconnlistener *signaling;
+    struct event *wake;        /* our slot's eventfd: rings have news */
+    struct event *drain_timer;
+    int draining;
+    uint64_t next_session_id;
+} lc_worker_t;
+
+/* A session opened or closed: keeps the shared counters (and draining) right. */
+void lc_worker_session_opened(lc_worker_t *w);
+void lc_worker_session_closed(lc_worker_t *w);
+
+/* signaling/ws_session.c: take an accepted signaling connection. */
+void lc_ws_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer);
+
+#endif
