@@ -10,7 +10,8 @@
  * Owns: option parsing; the command table, which drives dispatch, usage and
  * the table printers; a minimal HTTP/1.1 client (Content-Length, chunked or
  * read-until-close bodies, 16 MiB cap); the table layout. Does not own
- * anything of the server and links nothing of src/common: only libc and yajl.
+ * anything of the server and links nothing of src/common (version.h is
+ * header-only): only libc and yajl.
  *
  * The one invariant: functions return their error (a malloc'd message in
  * *err, or NULL when even that allocation failed) and never print it; only
@@ -36,7 +37,9 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#define LC_CTL_VERSION       "0.1.0"
+#include "common/core/version.h" /* header only: one version for both binaries */
+
+#define LC_CTL_VERSION       LC_VERSION
 #define LC_CTL_DEFAULT_ADDR  "127.0.0.1:8081"
 #define LC_CTL_DEFAULT_PORT  "8081"
 #define LC_CTL_TIMEOUT_MS    15000
@@ -468,7 +471,7 @@ static int ctl_http_read(int fd, int64_t deadline, const char *who, lc_ctl_answe
     for (;;) {
         if (cap - len < 2) {
             if (cap >= LC_CTL_MAX_ANSWER + 2)
-                return ctl_fail(err, LC_CTL_ERR, "bad answer from server: larger than 16 MiB");
+                return ctl_fail(err, LC_CTL_ERR, "bad answer from server: answer larger than 16 MiB");
             size_t ncap = cap * 2 > LC_CTL_MAX_ANSWER + 2 ? LC_CTL_MAX_ANSWER + 2 : cap * 2;
             char *nbuf = realloc(buf, ncap);
             if (!nbuf)
@@ -497,7 +500,7 @@ static int ctl_http_read(int fd, int64_t deadline, const char *who, lc_ctl_answe
         size_t prev = len;
         len += (size_t)n;
         if (len > LC_CTL_MAX_ANSWER)
-            return ctl_fail(err, LC_CTL_ERR, "bad answer from server: larger than 16 MiB");
+            return ctl_fail(err, LC_CTL_ERR, "bad answer from server: answer larger than 16 MiB");
         if (!have_head) {
             /* fail fast on a port that speaks something else (and may never close) */
             if (memcmp(buf, "HTTP/", len < 5 ? len : 5) != 0)
@@ -1017,7 +1020,7 @@ static const lc_ctl_cmd_t lc_ctl_cmds[] = {
       ctl_print_table, LC_CTL_TABLE("routes", lc_ctl_route_cols) },
     { "show", "pushes", NULL, "push/find_all", "pushes to external RTMP URLs",
       ctl_print_table, LC_CTL_TABLE("pushes", lc_ctl_push_cols) },
-    { "reload", NULL, NULL, "config/reload", "reload the configuration (like livecdn -s reload)",
+    { "reload", NULL, NULL, "config/reload", "reload the configuration, as livecdn -s reload does",
       ctl_print_reload, NULL, NULL, 0 },
     { "terminate", NULL, "NAME", "stream/terminate", "stop the published stream NAME",
       ctl_print_terminated, NULL, NULL, 0 },
@@ -1061,6 +1064,15 @@ static const lc_ctl_cmd_t *ctl_cmd_find(int nwords, char **words, const char **a
             *arg = words[1];
         return c;
     }
+    return NULL;
+}
+
+/* The first command whose verb is word, for a hint when the rest does not fit. */
+static const lc_ctl_cmd_t *ctl_cmd_find_verb(const char *word)
+{
+    for (size_t i = 0; i < LC_CTL_NCOLS(lc_ctl_cmds); i++)
+        if (strcmp(word, lc_ctl_cmds[i].verb) == 0)
+            return &lc_ctl_cmds[i];
     return NULL;
 }
 
@@ -1158,8 +1170,11 @@ int main(int argc, char **argv)
     const char *arg;
     const lc_ctl_cmd_t *cmd = optind < argc ? ctl_cmd_find(argc - optind, argv + optind, &arg) : NULL;
     if (!cmd) {
+        const lc_ctl_cmd_t *near = optind + 1 == argc ? ctl_cmd_find_verb(argv[optind]) : NULL;
         if (optind >= argc) {
             fputs("livecdnctl: no command\n", stderr);
+        } else if (near && near->arg_name) {
+            fprintf(stderr, "livecdnctl: %s needs %s\n", near->verb, near->arg_name);
         } else {
             fputs("livecdnctl: unknown command \"", stderr);
             for (int i = optind; i < argc; i++) {
