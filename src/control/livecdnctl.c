@@ -1122,6 +1122,16 @@ static void ctl_print_error(const char *msg)
     fputc('\n', stderr);
 }
 
+/* A table that did not reach its reader is a failure a script must see. */
+static int ctl_flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "livecdnctl: cannot write the output: %s\n", strerror(errno));
+        return LC_CTL_EXIT_FAIL;
+    }
+    return LC_CTL_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -1146,10 +1156,10 @@ int main(int argc, char **argv)
             break;
         case 'h':
             ctl_usage(stdout);
-            return fflush(stdout) == 0 ? LC_CTL_EXIT_OK : LC_CTL_EXIT_FAIL;
+            return ctl_flush_stdout();
         case 'v':
             puts("livecdnctl version " LC_CTL_VERSION);
-            return fflush(stdout) == 0 ? LC_CTL_EXIT_OK : LC_CTL_EXIT_FAIL;
+            return ctl_flush_stdout();
         case ':':
             fprintf(stderr, "livecdnctl: option -%c needs an argument\n", optopt);
             ctl_usage(stderr);
@@ -1193,9 +1203,5 @@ int main(int argc, char **argv)
         free(err);
         return rc == LC_CTL_EUSAGE ? LC_CTL_EXIT_USAGE : LC_CTL_EXIT_FAIL;
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "livecdnctl: cannot write the output: %s\n", strerror(errno));
-        return LC_CTL_EXIT_FAIL;
-    }
-    return LC_CTL_EXIT_OK;
+    return ctl_flush_stdout();
 }

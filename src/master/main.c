@@ -174,7 +174,8 @@ static int start(lc_master_t *m, lc_conf_t *conf)
         /* the log is open: stderr of a daemon goes to it too */
         dup2(lc_log_fd(), STDERR_FILENO);
     }
-    if (lc_spawn_generation(m) < 0) {
+    if (lc_spawn_generation(m, err, sizeof(err)) < 0) {
+        lc_log_error("%s", err);
         lc_spawn_signal_all(m, SIGTERM, 0);
         m->stopping = LC_STOP_FAST;
         m->stop_deadline_ms = lc_now_ms() + 5000;

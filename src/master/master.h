@@ -42,7 +42,7 @@ int lc_master_run(lc_master_t *m);
 
 /* spawn.c */
 int64_t lc_now_ms(void);
-int lc_spawn_generation(lc_master_t *m);
+int lc_spawn_generation(lc_master_t *m, char *err, size_t errlen);
 int lc_spawn_child(lc_master_t *m, int slot);
 void lc_spawn_reap(lc_master_t *m);
 void lc_spawn_signal_all(lc_master_t *m, int sig, uint32_t only_below_gen);

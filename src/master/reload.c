@@ -49,7 +49,7 @@ void lc_reload(lc_master_t *m)
         lc_log_set_level(lc_log_level_from_name(conf->log_level));
     m->cycle = next;
     atomic_store(&m->cycle.shm->generation, next.generation);
-    if (lc_spawn_generation(m) < 0) {
+    if (lc_spawn_generation(m, err, sizeof(err)) < 0) {
         /* Children of the new generation that did start are stopped; the
          * old generation never stopped serving. */
         for (int s = 1; s < LC_PROC_SLOTS; s++) {
@@ -63,8 +63,6 @@ void lc_reload(lc_master_t *m)
             else
                 memset(c, 0, sizeof(*c));
         }
-        snprintf(err, sizeof(err), "could not start the new generation (see error log); "
-                 "the running one was kept");
         lc_listeners_close_unused(&next, &old);
         lc_conf_free(conf);
         m->cycle = old;

@@ -153,21 +153,26 @@ static int add_child(lc_master_t *m, int role, int index, uint16_t lo, uint16_t 
     return lc_spawn_child(m, slot);
 }
 
-int lc_spawn_generation(lc_master_t *m)
+int lc_spawn_generation(lc_master_t *m, char *err, size_t errlen)
 {
     int n = m->cycle.conf->worker_processes;
     uint16_t lo[64], hi[64];
 
     if (pick_udp_slices(m, n, lo, hi) < 0) {
-        lc_log_error("webrtc.udp_ports: no free port slices for %d new workers while the previous "
-                     "generation drains", n);
+        snprintf(err, errlen, "webrtc.udp_ports: no free port slices for %d new workers while the previous "
+                 "generation drains; retry when it has exited", n);
         return -1;
     }
-    for (int i = 0; i < n; i++)
-        if (add_child(m, LC_ROLE_WORKER, i, lo[i], hi[i]) < 0)
+    for (int i = 0; i < n; i++) {
+        if (add_child(m, LC_ROLE_WORKER, i, lo[i], hi[i]) < 0) {
+            snprintf(err, errlen, "could not start worker %d (see the error log)", i);
             return -1;
-    if (add_child(m, LC_ROLE_RELAY, 0, 0, 0) < 0 || add_child(m, LC_ROLE_CONTROL, 0, 0, 0) < 0)
+        }
+    }
+    if (add_child(m, LC_ROLE_RELAY, 0, 0, 0) < 0 || add_child(m, LC_ROLE_CONTROL, 0, 0, 0) < 0) {
+        snprintf(err, errlen, "could not start the relay or control process (see the error log)");
         return -1;
+    }
     return 0;
 }
 
