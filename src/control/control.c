@@ -122,7 +122,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         lc_log_reopen();
         return;
     }
-    if (sig == SIGTERM) {
+    if (sig == SIGTERM || sig == SIGINT) {
         event_base_loopbreak(ctl->base);
         return;
     }
@@ -142,8 +142,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 int lc_control_main(lc_cycle_t *cycle)
 {
     lc_control_t ctl = { .cycle = cycle };
-    struct event *sigs[3];
-    int signos[3] = { SIGTERM, SIGQUIT, SIGUSR1 };
+    struct event *sigs[4];
+    int signos[4] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1 };
     int fd = cycle->listeners[LC_LISTEN_HTTP].fd;
 
     ctl.base = event_base_new();
@@ -165,14 +165,14 @@ int lc_control_main(lc_cycle_t *cycle)
     evhttp_set_allowed_methods(ctl.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
                                              EVHTTP_REQ_OPTIONS);
     evhttp_set_gencb(ctl.http, on_request, &ctl);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         sigs[i] = evsignal_new(ctl.base, signos[i], on_signal, &ctl);
         event_add(sigs[i], NULL);
     }
     atomic_store(&lc_shm_proc(cycle->shm, cycle->slot)->state, LC_PROC_RUNNING);
     lc_log_info("control ready on %s", cycle->listeners[LC_LISTEN_HTTP].addr);
     event_base_dispatch(ctl.base);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         event_free(sigs[i]);
     if (ctl.quit_tick)
         event_free(ctl.quit_tick);

@@ -110,6 +110,21 @@ static int open_log(const lc_conf_t *conf)
     return rc;
 }
 
+/* Keys that configure features this version does not have yet: say so
+ * once at start rather than let a user believe they took effect. */
+static void warn_unbuilt(const lc_conf_t *conf)
+{
+    if (conf->signaling_tls_listen[0])
+        lc_log_warn("signaling.tls_listen is not supported in this version: wss:// is off");
+    if (conf->http_tls_listen[0])
+        lc_log_warn("http.tls_listen is not supported in this version: https:// is off");
+    if (conf->cdn_enabled)
+        lc_log_warn("cdn.enabled is set, but this version has no CDN yet: the node runs alone");
+    if (conf->rtmp_listen[0])
+        lc_log_info("rtmp.listen %s: RTMP is not in this version yet; nothing listens there",
+                    conf->rtmp_listen);
+}
+
 static int start(lc_master_t *m, lc_conf_t *conf)
 {
     char err[1024];
@@ -170,6 +185,7 @@ static int start(lc_master_t *m, lc_conf_t *conf)
     lc_log_set_context("master");
     lc_log_info("livecdn %s starting: %d workers, configuration %s", LC_VERSION, conf->worker_processes,
                 conf->file);
+    warn_unbuilt(conf);
     if (!m->foreground && strcmp(conf->error_log, "stderr") != 0) {
         /* the log is open: stderr of a daemon goes to it too */
         dup2(lc_log_fd(), STDERR_FILENO);

@@ -25,19 +25,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 int lc_relay_main(lc_cycle_t *cycle)
 {
     struct event_base *base = event_base_new();
-    struct event *sigs[3];
-    int signos[3] = { SIGTERM, SIGQUIT, SIGUSR1 };
+    struct event *sigs[4];
+    int signos[4] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1 };
 
     if (!base)
         return 1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         sigs[i] = evsignal_new(base, signos[i], on_signal, base);
         event_add(sigs[i], NULL);
     }
     atomic_store(&lc_shm_proc(cycle->shm, cycle->slot)->state, LC_PROC_RUNNING);
     lc_log_info("relay ready (cdn %s)", cycle->conf->cdn_enabled ? "enabled" : "disabled");
     event_base_dispatch(base);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         event_free(sigs[i]);
     event_base_free(base);
     lc_log_info("relay exiting");
