@@ -101,7 +101,7 @@ check: setup
 
 # The key list of man/livecdn.conf.5 and conf/livecdn.conf come from the key table.
 man-keys: bin/livecdn
-	bin/livecdn --conf-keys=man > man/livecdn.conf.5.keys
+	{ cat man/livecdn.conf.5.head; bin/livecdn --conf-keys=man; cat man/livecdn.conf.5.tail; } > man/livecdn.conf.5
 	bin/livecdn --conf-keys=sample > conf/livecdn.conf
 
 install: all

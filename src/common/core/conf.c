@@ -519,10 +519,11 @@ int lc_conf_print_keys(FILE *out, const char *format)
         for (size_t i = 0; i < NKEYS; i++) {
             fprintf(out, ".TP\n.B ");
             roff_escape(out, keys[i].path);
-            fprintf(out, "\n%s, default\n.BR ", type_name(keys[i].type));
+            fprintf(out, "\n%s, default \\fB", type_name(keys[i].type));
             roff_escape(out, keys[i].def);
+            fprintf(out, "\\fR");
             if (keys[i].type == T_INT || keys[i].type == T_SIZE || keys[i].type == T_WORKERS)
-                fprintf(out, " ,\nrange %lld..%lld", keys[i].min, keys[i].max);
+                fprintf(out, ", range %lld..%lld", keys[i].min, keys[i].max);
             fprintf(out, "%s.\n", keys[i].reload ? "" : " (restart only)");
             roff_escape(out, keys[i].doc);
             fprintf(out, ".\n");
