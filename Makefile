@@ -47,11 +47,12 @@ build/config.mk:
 
 $(OBJ)/libcommon.a: $(COMMON_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(OBJ)/%.o: %.c build/config.mk
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 # bin/ holds whichever flavour was built last; the stamp forces a relink on a switch.
 build/flavour.$(notdir $(OBJ)):

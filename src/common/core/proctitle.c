@@ -10,6 +10,9 @@
 
 extern char **environ;
 
+/* owned for the process's life; volatile so the store is kept and leak
+ * checkers see the copy reachable after main() returns */
+static char **volatile env_copy;
 static char *title_start;
 static size_t title_len;
 
@@ -37,7 +40,8 @@ int lc_proctitle_init(int argc, char **argv)
             return -1;
     }
     /* The copied environment lives as long as the process: it is environ now. */
-    environ = copy;
+    env_copy = copy;
+    environ = env_copy;
     title_start = argv[0];
     title_len = (size_t)(end - argv[0]);
     return 0;
