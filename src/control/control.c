@@ -162,8 +162,10 @@ int lc_control_main(lc_cycle_t *cycle)
     evhttp_set_max_headers_size(ctl.http, MAX_HEADERS);
     evhttp_set_max_body_size(ctl.http, MAX_BODY);
     evhttp_set_timeout(ctl.http, 30);
+    /* every method reaches our handlers, which answer 405 in JSON */
     evhttp_set_allowed_methods(ctl.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                             EVHTTP_REQ_OPTIONS);
+                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
     evhttp_set_gencb(ctl.http, on_request, &ctl);
     for (int i = 0; i < 4; i++) {
         sigs[i] = evsignal_new(ctl.base, signos[i], on_signal, &ctl);

@@ -60,13 +60,18 @@ def respawn_relay_and_control(s):
 
 def crash_loop_backs_off(s):
     # kill the same worker as soon as it is back, a few times: respawns slow down
+    killed = set()
+
+    def worker1():
+        w = [p for p in s.processes("worker") if p["index"] == 1 and p["state"] == "running"
+             and p["pid"] not in killed]
+        return w and w[0]
     for _ in range(3):
-        w = wait_for(lambda: [p for p in s.processes("worker") if p["index"] == 1 and p["state"] == "running"],
-                     15, "worker 1 running")[0]
+        w = wait_for(worker1, 15, "worker 1 running again")
         os.kill(w["pid"], signal.SIGKILL)
-    wait_for(lambda: "respawning in" in s.log(), 5, "back-off log line")
-    wait_for(lambda: [p for p in s.processes("worker") if p["index"] == 1 and p["state"] == "running"],
-             15, "worker 1 back after back-off")
+        killed.add(w["pid"])
+    wait_for(lambda: "respawning in 200 ms" in s.log(), 5, "doubled back-off in the log")
+    wait_for(worker1, 15, "worker 1 back after back-off")
 
 
 def reopen_logs(s):
