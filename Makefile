@@ -20,7 +20,8 @@ SANFLAGS :=
 OPT := -O2
 endif
 
-CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -Isrc -MMD -MP
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -Isrc -MMD -MP \
+	-DLC_PREFIX='"$(PREFIX)"' 
 CFLAGS_ALL = $(CFLAGS_BASE) $(DEP_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(SANFLAGS) $(DEP_LIBS) $(LDFLAGS)
 
@@ -38,7 +39,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all setup run check unit fuzz bench install clean man-keys
+.PHONY: all setup run check unit fuzz bench install clean man-keys clang-check
 
 all: bin/livecdn bin/livecdnctl
 
@@ -94,7 +95,14 @@ run: setup
 	$(MAKE) all
 	tests/lib/make_run.sh
 
+# Every source must also build clean under clang (-Werror).
+clang-check: build/config.mk
+	@for f in $(COMMON_SRC) $(SERVER_SRC) $(CTL_SRC) $(UNIT_SRC) $(BENCH_SRC); do \
+		clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc $(DEP_CFLAGS) -fsyntax-only $$f || exit 1; \
+	done; echo "clang: all sources build clean"
+
 check: setup
+	$(MAKE) clang-check
 	$(MAKE) -j2 all
 	$(MAKE) -j2 SAN=1 unit
 	$(MAKE) -j2 fuzz
@@ -109,7 +117,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc $(DESTDIR)$(PREFIX)/share/livecdn/html \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 bin/livecdn bin/livecdnctl $(DESTDIR)$(PREFIX)/bin
-	install -m 644 conf/livecdn.conf $(DESTDIR)$(PREFIX)/etc/livecdn.conf
+	install -d $(DESTDIR)$(PREFIX)/var/livecdn
+	# the installed configuration names its files by absolute path
+	sed -e 's|^pid = .*|pid = "$(PREFIX)/var/livecdn/livecdn.pid";|' \
+	    -e 's|^error_log = .*|error_log = "$(PREFIX)/var/livecdn/error.log";|' \
+	    -e 's|^  root = "html";|  root = "$(PREFIX)/share/livecdn/html";|' \
+	    conf/livecdn.conf > $(DESTDIR)$(PREFIX)/etc/livecdn.conf
+	chmod 644 $(DESTDIR)$(PREFIX)/etc/livecdn.conf
 	cp -R html/. $(DESTDIR)$(PREFIX)/share/livecdn/html
 	install -m 644 man/livecdnctl.1 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 man/livecdn.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5

@@ -551,7 +551,10 @@ static int ctl_http_read(int fd, int64_t deadline, const char *who, lc_ctl_answe
 static int ctl_call(const lc_ctl_target_t *t, const char *token, const char *path,
                     const char *body, lc_ctl_answer_t *a, char **err)
 {
-    int64_t deadline = ctl_now_ms() + LC_CTL_TIMEOUT_MS;
+    /* a reload is answered only once the master has started the new
+     * generation (the server gives up after 15 s): wait a little longer so
+     * the server's own answer, not our timeout, is what the user reads */
+    int64_t deadline = ctl_now_ms() + LC_CTL_TIMEOUT_MS + (strcmp(path, "config/reload") == 0 ? 5000 : 0);
     char *auth = NULL, *req = NULL;
     int rc = LC_CTL_ERR;
 

@@ -111,10 +111,14 @@ int lc_stream_release_owner(lc_shm_t *shm, int slot)
     lc_shm_lock(shm);
     for (uint32_t i = 0; i < shm->streams_max; i++) {
         lc_stream_t *s = lc_shm_stream(shm, i);
-        if (atomic_load_explicit(&s->state, memory_order_relaxed) == LC_STREAM_LIVE &&
-            s->owner_slot == slot) {
+        if (atomic_load_explicit(&s->state, memory_order_relaxed) != LC_STREAM_LIVE)
+            continue;
+        if (s->owner_slot == slot) {
             end_locked(shm, s);
             n++;
+        } else {
+            /* it read this stream: the slot's next occupant does not */
+            atomic_fetch_and_explicit(&s->readers[slot / 64], ~(1ull << (slot % 64)), memory_order_acq_rel);
         }
     }
     lc_shm_unlock(shm);

@@ -23,7 +23,8 @@ void lc_stream_unpublish(lc_shm_t *shm, uint32_t id);
 int lc_stream_find(lc_shm_t *shm, const char *name, uint32_t *id, uint32_t *gen);
 /* Is (id, gen) still the same live stream? */
 int lc_stream_alive(lc_shm_t *shm, uint32_t id, uint32_t gen);
-/* Master: end every stream owned by a dead process slot. Returns how many. */
+/* Master: end every stream owned by a dead process slot and drop the slot
+ * from every stream's readers. Returns how many streams ended. */
 int lc_stream_release_owner(lc_shm_t *shm, int slot);
 /* Reader processes announce interest so the writer wakes them. */
 void lc_stream_subscribe(lc_shm_t *shm, uint32_t id, int slot);
