@@ -61,17 +61,20 @@ build/flavour.$(notdir $(OBJ)):
 
 bin/livecdn: $(SERVER_OBJ) $(OBJ)/libcommon.a build/flavour.$(notdir $(OBJ))
 	@mkdir -p bin
-	$(CC) -o $@ $(SERVER_OBJ) $(OBJ)/libcommon.a $(LDLIBS_ALL)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $(SERVER_OBJ) $(OBJ)/libcommon.a $(LDLIBS_ALL)
 
 bin/livecdnctl: $(CTL_OBJ) $(OBJ)/libcommon.a build/flavour.$(notdir $(OBJ))
 	@mkdir -p bin
-	$(CC) -o $@ $(CTL_OBJ) $(OBJ)/libcommon.a $(LDLIBS_ALL)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $(CTL_OBJ) $(OBJ)/libcommon.a $(LDLIBS_ALL)
 
 # Unit tests always build sanitized (make unit SAN=1 is what check runs).
 unit: $(UNIT_BIN)
 build/unit/%: tests/unit/%.c $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(OBJ)/libcommon.a -lcmocka $(LDLIBS_ALL)
+	@echo "  UNIT    $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $< $(OBJ)/libcommon.a -lcmocka $(LDLIBS_ALL)
 
 # Fuzz targets: clang + libFuzzer over the I/O-free parsers of src/common.
 FUZZ_CC := clang
@@ -79,14 +82,16 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,unde
 fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRC) $(DEP_LIBS)
+	@echo "  FUZZ    $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRC) $(DEP_LIBS)
 
 bench: all $(BENCH_BIN)
 	bench/run
 
 build/bench/%: bench/%.c $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(OBJ)/libcommon.a $(LDLIBS_ALL)
+	@echo "  BENCH   $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $< $(OBJ)/libcommon.a $(LDLIBS_ALL)
 
 setup:
 	./configure --install-deps

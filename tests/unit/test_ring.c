@@ -628,7 +628,6 @@ static void test_reset_ends_old_cursors(void **state)
     free(r);
 }
 
-#ifdef LC_RING_KNOWN_BUGS
 /*
  * A reader resyncing while the writer sits between its store of last_key and
  * its store of head (a keyframe that needed a PAD) gets pos > head and spins
@@ -669,7 +668,6 @@ static void test_resync_while_key_unpublished(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     free(r);
 }
-#endif
 
 /* ---- multi-process stress ---- */
 
@@ -920,9 +918,7 @@ int main(void)
         cmocka_unit_test(test_e2big_skips_frame),
         cmocka_unit_test(test_close_ends_after_drain),
         cmocka_unit_test(test_reset_ends_old_cursors),
-#ifdef LC_RING_KNOWN_BUGS
         cmocka_unit_test(test_resync_while_key_unpublished),
-#endif
         cmocka_unit_test(test_multiprocess_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,11 +92,15 @@ int lc_ring_write(lc_ring_t *r, const lc_frame_t *f, const void *payload)
     if (f->len)
         memcpy(r->data + off + sizeof(h), payload, f->len);
 
-    if (f->flags & LC_FRAME_KEY) /* pairs with acquire load of last_key on resync */
-        atomic_store_explicit(&r->last_key, head, memory_order_release);
     atomic_fetch_add_explicit(&r->frames, 1, memory_order_relaxed);
     /* pairs with reader's acquire load of head */
     atomic_store_explicit(&r->head, head + size, memory_order_release);
+    /* After head, so a reader that resyncs here never finds pos > head
+     * (it would take that for a lap and spin until head moved, for ever if
+     * we died in between). pairs with acquire load of last_key on resync,
+     * which therefore also sees this head. */
+    if (f->flags & LC_FRAME_KEY)
+        atomic_store_explicit(&r->last_key, head, memory_order_release);
     return 0;
 }
 
@@ -173,14 +177,17 @@ int lc_ring_read(const lc_ring_t *r, lc_ring_cursor_t *c, lc_frame_t *f, void *b
         if (atomic_load_explicit(&w->epoch, memory_order_acquire) != c->epoch)
             return LC_RING_ENDED;
         uint64_t head = atomic_load_explicit(&w->head, memory_order_acquire);
-        if (c->pos == head) {
-            /* pairs with lc_ring_close's release store; re-check head after it */
+        if (c->pos >= head) {
+            /* pos > head is no lap: positions only grow within an epoch. It
+             * is a resync onto a keyframe whose last_key store we saw before
+             * its head store; wait for that like for any new frame.
+             * pairs with lc_ring_close's release store; re-check head after it */
             if (atomic_load_explicit(&w->closed, memory_order_acquire) &&
-                atomic_load_explicit(&w->head, memory_order_acquire) == c->pos)
+                atomic_load_explicit(&w->head, memory_order_acquire) <= c->pos)
                 return LC_RING_ENDED;
             return LC_RING_EMPTY;
         }
-        if (c->pos > head || c->pos < atomic_load_explicit(&w->tail, memory_order_acquire)) {
+        if (c->pos < atomic_load_explicit(&w->tail, memory_order_acquire)) {
             c->lapped++;
             resync(r, c);
             continue;

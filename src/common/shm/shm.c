@@ -18,6 +18,12 @@ lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
     uint64_t hdr, procs, streams;
 
     ring_size &= ~(uint64_t)63;
+    /* a ring is its header (config slots included, ~64 KiB) plus data: below
+     * that lc_ring_init's cap would wrap round to ~2^64 (and 0 divides below) */
+    if (ring_size < sizeof(lc_ring_t) + 4096) {
+        errno = EINVAL;
+        return NULL;
+    }
     procs = ALIGN64(sizeof(lc_proc_t)) * LC_PROC_SLOTS;
     streams = sizeof(lc_stream_t) * (uint64_t)streams_max;
     /* the ring count depends on the header size, which depends on the ring count:
@@ -80,12 +86,27 @@ lc_ring_t *lc_shm_ring(lc_shm_t *shm, uint32_t ring)
     return (lc_ring_t *)((char *)shm + shm->off_rings + shm->ring_size * ring);
 }
 
+/* Under the lock, after its holder died: an entry only counts once its state
+ * is LIVE (the last store of a publish, the first of an end), but the ring
+ * flag is set before that and cleared after it, so a death in between leaks
+ * the ring. The LIVE entries are the truth; rebuild the flags from them. */
+static void repair_locked(lc_shm_t *shm)
+{
+    for (uint32_t i = 0; i < shm->rings; i++)
+        atomic_store_explicit(&shm->ring_in_use[i], 0, memory_order_relaxed);
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        if (atomic_load_explicit(&s->state, memory_order_relaxed) == LC_STREAM_LIVE)
+            atomic_store_explicit(&shm->ring_in_use[s->ring], 1, memory_order_relaxed);
+    }
+}
+
 void lc_shm_lock(lc_shm_t *shm)
 {
     if (pthread_mutex_lock(&shm->lock) == EOWNERDEAD) {
-        /* The holder died mid-update of a stream entry or ring flag. Those
-         * updates are single stores that are valid in either state, so the
-         * tables are consistent; only the mutex needs repair. */
+        /* The holder died mid-publish or mid-end: entries are consistent
+         * (state is stored last), ring flags may not be. */
+        repair_locked(shm);
         pthread_mutex_consistent(&shm->lock);
     }
 }
