@@ -130,8 +130,16 @@ static int apply(lc_conf_t *conf, const key_t_ *k, const config_setting_t *s, co
 
     switch (k->type) {
     case T_INT:
+    case T_WORKERS: {
+        if (k->type == T_WORKERS && type == CONFIG_TYPE_STRING &&
+            strcmp(config_setting_get_string(s), "auto") == 0) {
+            long n = sysconf(_SC_NPROCESSORS_ONLN);
+            *(int *)field = (int)(n < 1 ? 1 : n > k->max ? k->max : n);
+            return 0;
+        }
         if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-            errf(err, errlen, s, file, "\"%s\" must be an integer", k->path);
+            errf(err, errlen, s, file, "\"%s\" must be %san integer", k->path,
+                 k->type == T_WORKERS ? "\"auto\" or " : "");
             return -1;
         }
         long long v = config_setting_get_int64(s);
@@ -140,32 +148,18 @@ static int apply(lc_conf_t *conf, const key_t_ *k, const config_setting_t *s, co
                  k->min, k->max);
             return -1;
         }
-        *(long long *)field = v;
+        if (k->type == T_WORKERS)
+            *(int *)field = (int)v;
+        else
+            *(long long *)field = v;
         return 0;
+    }
     case T_BOOL:
         if (type != CONFIG_TYPE_BOOL) {
             errf(err, errlen, s, file, "\"%s\" must be true or false", k->path);
             return -1;
         }
         *(int *)field = config_setting_get_bool(s);
-        return 0;
-    case T_WORKERS:
-        if (type == CONFIG_TYPE_STRING && strcmp(config_setting_get_string(s), "auto") == 0) {
-            long n = sysconf(_SC_NPROCESSORS_ONLN);
-            *(int *)field = (int)(n < 1 ? 1 : n > k->max ? k->max : n);
-            return 0;
-        }
-        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-            errf(err, errlen, s, file, "\"%s\" must be \"auto\" or an integer", k->path);
-            return -1;
-        }
-        long long w = config_setting_get_int64(s);
-        if (w < k->min || w > k->max) {
-            errf(err, errlen, s, file, "\"%s\" = %lld is out of range %lld..%lld", k->path, w,
-                 k->min, k->max);
-            return -1;
-        }
-        *(int *)field = (int)w;
         return 0;
     case T_LIST: {
         if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
