@@ -9,6 +9,44 @@
 #include "common/shm/stream_table.h"
 #include "control/control.h"
 
+/* A stream name as a label value: \\, \" and newline escaped. */
+static void label(struct evbuffer *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            evbuffer_add_printf(b, "\\%c", *s);
+        else if (*s == '\n')
+            evbuffer_add(b, "\\n", 2);
+        else
+            evbuffer_add(b, s, 1);
+    }
+}
+
+static void metrics_streams(struct evbuffer *b, lc_shm_t *shm)
+{
+    static const struct { const char *name, *type, *help; } per[] = {
+        { "bitrate_kbps", "gauge", "Incoming bitrate of each live stream over the last second." },
+        { "bytes_in_total", "counter", "Payload bytes written into each live stream's ring." },
+        { "players", "gauge", "Players of each live stream, all workers." },
+    };
+    for (size_t k = 0; k < sizeof(per) / sizeof(per[0]); k++) {
+        evbuffer_add_printf(b, "# HELP livecdn_stream_%s %s\n# TYPE livecdn_stream_%s %s\n", per[k].name,
+                            per[k].help, per[k].name, per[k].type);
+        for (uint32_t i = 0; i < shm->streams_max; i++) {
+            lc_stream_t *s = lc_shm_stream(shm, i);
+            if (atomic_load(&s->state) != LC_STREAM_LIVE)
+                continue;
+            unsigned long long players = 0;
+            for (int slot = 0; slot < LC_PROC_SLOTS; slot++)
+                players += atomic_load(&s->players[slot]);
+            unsigned long long v[] = { atomic_load(&s->bitrate_kbps), atomic_load(&s->bytes_in), players };
+            evbuffer_add_printf(b, "livecdn_stream_%s{stream=\"", per[k].name);
+            label(b, s->name);
+            evbuffer_add_printf(b, "\"} %llu\n", v[k]);
+        }
+    }
+}
+
 void lc_metrics_handle(lc_control_t *ctl, struct evhttp_request *req)
 {
     lc_shm_t *shm = ctl->cycle->shm;
@@ -41,20 +79,29 @@ void lc_metrics_handle(lc_control_t *ctl, struct evhttp_request *req)
                            "# TYPE livecdn_streams gauge\nlivecdn_streams %u\n", lc_stream_count(shm));
     evbuffer_add_printf(b, "# HELP livecdn_rings Rings in the arena.\n# TYPE livecdn_rings gauge\n"
                            "livecdn_rings %u\n", shm->rings);
-    static const char *per[] = { "connections", "accepted_total" };
-    static const char *help[] = { "Open sessions per worker.", "Sessions accepted per worker." };
-    for (int k = 0; k < 2; k++) {
-        evbuffer_add_printf(b, "# HELP livecdn_worker_%s %s\n# TYPE livecdn_worker_%s %s\n", per[k], help[k],
-                            per[k], k ? "counter" : "gauge");
+    static const struct { const char *name, *type, *help; } per[] = {
+        { "connections", "gauge", "Open sessions per worker." },
+        { "accepted_total", "counter", "Sessions accepted per worker." },
+        { "players", "gauge", "Playing sessions per worker." },
+        { "publishers", "gauge", "Publishing sessions per worker." },
+        { "bytes_in_total", "counter", "Media payload bytes received from publishers per worker." },
+        { "bytes_out_total", "counter", "Media bytes queued to players per worker." },
+    };
+    for (size_t k = 0; k < sizeof(per) / sizeof(per[0]); k++) {
+        evbuffer_add_printf(b, "# HELP livecdn_worker_%s %s\n# TYPE livecdn_worker_%s %s\n", per[k].name,
+                            per[k].help, per[k].name, per[k].type);
         for (int s = 1; s < LC_PROC_SLOTS; s++) {
             lc_proc_t *p = lc_shm_proc(shm, s);
             if (atomic_load(&p->state) == LC_PROC_FREE || p->role != LC_ROLE_WORKER || p->pid <= 0)
                 continue;
+            unsigned long long v[] = { atomic_load(&p->connections), atomic_load(&p->accepted),
+                                       atomic_load(&p->players), atomic_load(&p->publishers),
+                                       atomic_load(&p->bytes_in), atomic_load(&p->bytes_out) };
             evbuffer_add_printf(b, "livecdn_worker_%s{worker=\"%d\",generation=\"%u\",pid=\"%d\"} %llu\n",
-                                per[k], p->index, p->generation, p->pid,
-                                (unsigned long long)(k ? atomic_load(&p->accepted) : atomic_load(&p->connections)));
+                                per[k].name, p->index, p->generation, p->pid, v[k]);
         }
     }
+    metrics_streams(b, shm);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
     evhttp_send_reply(req, 200, "OK", b);

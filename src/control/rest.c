@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/media/flv.h"
 
 #include "common/core/log.h"
 #include "common/shm/stream_table.h"
@@ -175,10 +178,133 @@ static void config_reload(lc_control_t *ctl, struct evhttp_request *req)
     lc_log_info("REST config/reload: reload requested");
 }
 
+/* ---- streams ---- */
+
+static void gen_stream(yajl_gen g, lc_shm_t *shm, lc_stream_t *s, time_t now)
+{
+    char codecs[64];
+    int v = (int)atomic_load(&s->vcodec), a = (int)atomic_load(&s->acodec);
+    snprintf(codecs, sizeof(codecs), "%s%s%s", v ? lc_codec_name(v) : "", v && a ? "," : "",
+             a ? lc_codec_name(a) : "");
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "name", s->name);
+    gen_kv_str(g, "codecs", codecs[0] ? codecs : "-");
+    gen_kv_str(g, "video", v ? lc_codec_name(v) : "");
+    gen_kv_str(g, "audio", a ? lc_codec_name(a) : "");
+    gen_kv_int(g, "bitrate", atomic_load(&s->bitrate_kbps));
+    gen_kv_str(g, "publisher", s->publisher);
+    lc_proc_t *owner = s->owner_slot > 0 ? lc_shm_proc(shm, s->owner_slot) : NULL;
+    gen_kv_int(g, "owner_pid", s->owner_pid);
+    gen_kv_int(g, "owner_worker", owner && owner->role == LC_ROLE_WORKER ? owner->index : -1);
+    gen_kv_int(g, "bytes_in", (long long)atomic_load(&s->bytes_in));
+    gen_kv_int(g, "frames_in", (long long)atomic_load(&s->frames_in));
+    gen_kv_int(g, "uptime", (long long)(now - s->created_at));
+    long long total = 0;
+    gen_str(g, "players_per_worker");
+    yajl_gen_array_open(g);
+    for (int slot = 1; slot < LC_PROC_SLOTS; slot++) {
+        uint32_t n = atomic_load(&s->players[slot]);
+        lc_proc_t *p = lc_shm_proc(shm, slot);
+        if (!n || p->role != LC_ROLE_WORKER)
+            continue;
+        total += n;
+        yajl_gen_map_open(g);
+        gen_kv_int(g, "worker", p->index);
+        gen_kv_int(g, "pid", p->pid);
+        gen_kv_int(g, "generation", p->generation);
+        gen_kv_int(g, "players", n);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    gen_kv_int(g, "players", total);
+    yajl_gen_map_close(g);
+}
+
+/* The "name" member of the JSON body, copied into out. -1 (with an answer sent) if missing. */
+static int body_name(struct evhttp_request *req, char *out, size_t len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    char *text = malloc(n + 1), err[128];
+    if (!text) {
+        lc_rest_error(req, 500, "Internal Server Error", "out of memory");
+        return -1;
+    }
+    evbuffer_copyout(in, text, n);
+    text[n] = '\0';
+    yajl_val tree = yajl_tree_parse(text, err, sizeof(err));
+    free(text);
+    static const char *path[] = { "name", NULL };
+    yajl_val v = tree ? yajl_tree_get(tree, path, yajl_t_string) : NULL;
+    const char *name = v ? YAJL_GET_STRING(v) : NULL;
+    int ok = name && name[0] && strlen(name) < len;
+    if (ok)
+        snprintf(out, len, "%s", name);
+    yajl_tree_free(tree);
+    if (!ok)
+        lc_rest_error(req, 400, "Bad Request", tree ? "body must be {\"name\": \"STREAM\"}" : "body is not JSON");
+    return ok ? 0 : -1;
+}
+
+static void stream_find_all(lc_control_t *ctl, struct evhttp_request *req)
+{
+    lc_shm_t *shm = ctl->cycle->shm;
+    time_t now = time(NULL);
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_map_open(g);
+    gen_str(g, "streams");
+    yajl_gen_array_open(g);
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        if (atomic_load(&s->state) == LC_STREAM_LIVE)
+            gen_stream(g, shm, s, now);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+}
+
+static void stream_find(lc_control_t *ctl, struct evhttp_request *req)
+{
+    char name[LC_STREAM_NAME_MAX];
+    uint32_t id, gen;
+    if (body_name(req, name, sizeof(name)) < 0)
+        return;
+    if (lc_stream_find(ctl->cycle->shm, name, &id, &gen) < 0) {
+        lc_rest_error(req, 404, "Not Found", "Stream not found");
+        return;
+    }
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_map_open(g);
+    gen_str(g, "stream");
+    gen_stream(g, ctl->cycle->shm, lc_shm_stream(ctl->cycle->shm, id), time(NULL));
+    yajl_gen_map_close(g);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+}
+
+static void stream_terminate(lc_control_t *ctl, struct evhttp_request *req)
+{
+    char name[LC_STREAM_NAME_MAX];
+    if (body_name(req, name, sizeof(name)) < 0)
+        return;
+    if (lc_stream_request_terminate(ctl->cycle->shm, name) < 0) {
+        lc_rest_error(req, 404, "Not Found", "Stream not found");
+        return;
+    }
+    lc_log_info("REST stream/terminate: %s", name);
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "result", "ok");
+    yajl_gen_map_close(g);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+}
+
 /* Paths of SPEC section 8 that belong to features not built yet. */
 static const char *not_yet[] = {
-    "cdn/show_nodes", "cdn/show_routes", "stream/find_all", "stream/find", "stream/terminate",
-    "push/startup", "push/find_all", "push/terminate", "transcoding/set",
+    "cdn/show_nodes", "cdn/show_routes", "push/startup", "push/find_all", "push/terminate", "transcoding/set",
 };
 
 void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *path)
@@ -194,6 +320,16 @@ void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *p
     if (strcmp(path, "config/reload") == 0) {
         config_reload(ctl, req);
         return;
+    }
+    static const struct { const char *path; void (*fn)(lc_control_t *, struct evhttp_request *); } routes[] = {
+        { "stream/find_all", stream_find_all }, { "stream/find", stream_find },
+        { "stream/terminate", stream_terminate },
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(path, routes[i].path) == 0) {
+            routes[i].fn(ctl, req);
+            return;
+        }
     }
     for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++) {
         if (strcmp(path, not_yet[i]) == 0) {

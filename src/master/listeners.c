@@ -18,13 +18,14 @@ static const char *wanted_addr(const lc_conf_t *conf, int kind)
     switch (kind) {
     case LC_LISTEN_SIGNALING: return conf->signaling_listen;
     case LC_LISTEN_HTTP: return conf->http_listen;
+    case LC_LISTEN_RTMP: return conf->rtmp_listen;
     }
     return "";
 }
 
 int lc_listeners_open(lc_cycle_t *cycle, const lc_cycle_t *old, char *err, size_t errlen)
 {
-    static const char *names[] = { "signaling.listen", "http.listen" };
+    static const char *names[] = { "signaling.listen", "http.listen", "rtmp.listen" };
 
     for (int k = 0; k < LC_LISTEN_KINDS; k++) {
         lc_listener_t *l = &cycle->listeners[k];

@@ -111,9 +111,6 @@ static void warn_unbuilt(const lc_conf_t *conf)
         lc_log_warn("http.tls_listen is not supported in this version: https:// is off");
     if (conf->cdn_enabled)
         lc_log_warn("cdn.enabled is set, but this version has no CDN yet: the node runs alone");
-    if (conf->rtmp_listen[0])
-        lc_log_info("rtmp.listen %s: RTMP is not in this version yet; nothing listens there",
-                    conf->rtmp_listen);
 }
 
 static int start(lc_master_t *m, lc_conf_t *conf)

@@ -14,6 +14,8 @@
 
 #include "common/core/log.h"
 #include "common/shm/notify.h"
+#include "worker/signaling/signaling.h"
+#include "worker/stream_core.h"
 
 static lc_proc_t *self_proc(lc_worker_t *w)
 {
@@ -42,17 +44,20 @@ void lc_worker_session_closed(lc_worker_t *w)
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
-    (void)l;
+    lc_worker_t *w = arg;
     (void)len;
-    lc_ws_session_accept(arg, fd, sa);
+    if (l == w->rtmp)
+        lc_rtmp_session_accept(w, fd, sa);
+    else
+        lc_ws_session_accept(w, fd, sa);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
-    (void)l;
-    (void)arg;
+    lc_worker_t *w = arg;
     /* EMFILE and friends: log, keep the listener; libevent retries */
-    lc_log_errno(LC_LOG_ERROR, EVUTIL_SOCKET_ERROR(), "accept() failed on signaling.listen");
+    lc_log_errno(LC_LOG_ERROR, EVUTIL_SOCKET_ERROR(), "accept() failed on %s",
+                 l == w->rtmp ? "rtmp.listen" : "signaling.listen");
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -73,6 +78,10 @@ static void start_drain(lc_worker_t *w)
     if (w->signaling) {
         evconnlistener_free(w->signaling);
         w->signaling = NULL;
+    }
+    if (w->rtmp) {
+        evconnlistener_free(w->rtmp);
+        w->rtmp = NULL;
     }
     lc_log_info("draining: %llu sessions open, at most %llds", 
                 (unsigned long long)atomic_load(&self_proc(w)->connections),
@@ -101,23 +110,25 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)what;
     /* Clear first, then read rings: a frame written after this is not missed. */
     lc_notify_ack(w->cycle->shm, w->cycle->slot);
+    lc_core_on_wake(w);
 }
 
-static int listen_signaling(lc_worker_t *w)
+/* Serve one of the master's listening sockets (a dup: closing ours on
+ * drain must not close the master's). */
+static int listen_on(lc_worker_t *w, int kind, struct evconnlistener **out)
 {
-    int fd = w->cycle->listeners[LC_LISTEN_SIGNALING].fd;
+    int fd = w->cycle->listeners[kind].fd;
     if (fd < 0)
         return 0;
-    /* a dup: closing our listener on drain must not close the master's socket */
     int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dup < 0)
         return -1;
-    w->signaling = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, dup);
-    if (!w->signaling) {
+    *out = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, dup);
+    if (!*out) {
         close(dup);
         return -1;
     }
-    evconnlistener_set_error_cb(w->signaling, on_accept_error);
+    evconnlistener_set_error_cb(*out, on_accept_error);
     return 0;
 }
 
@@ -130,8 +141,10 @@ int lc_worker_main(lc_cycle_t *cycle)
     w.base = event_base_new();
     if (!w.base)
         return 1;
-    if (listen_signaling(&w) < 0) {
-        lc_log_error("cannot serve signaling.listen %s", cycle->listeners[LC_LISTEN_SIGNALING].addr);
+    if (lc_core_init(&w) < 0 || listen_on(&w, LC_LISTEN_SIGNALING, &w.signaling) < 0 ||
+        listen_on(&w, LC_LISTEN_RTMP, &w.rtmp) < 0) {
+        lc_log_error("worker start failed: cannot serve signaling.listen %s or rtmp.listen %s",
+                     cycle->listeners[LC_LISTEN_SIGNALING].addr, cycle->listeners[LC_LISTEN_RTMP].addr);
         return 1;
     }
     for (int i = 0; i < 4; i++) {
@@ -147,15 +160,21 @@ int lc_worker_main(lc_cycle_t *cycle)
                 self_proc(&w)->udp_lo, self_proc(&w)->udp_hi);
     event_base_dispatch(w.base);
 
-    /* Sessions still open are cut here by the process exit; their peers see
-     * the TCP close. */
+    /* Sessions still open are closed here; their peers see the TCP close
+     * and the streams this worker published end for every player. */
+    lc_rtmp_session_close_all();
+    lc_ws_session_close_all();
+    lc_core_free(&w);
     if (w.signaling)
         evconnlistener_free(w.signaling);
+    if (w.rtmp)
+        evconnlistener_free(w.rtmp);
     if (w.drain_timer)
         event_free(w.drain_timer);
     event_free(w.wake);
     for (int i = 0; i < 4; i++)
         event_free(sigs[i]);
+    event_base_free(w.base);
     lc_log_info("worker %d exiting", cycle->index);
     return 0;
 }

@@ -12,6 +12,8 @@
 
 typedef struct lc_ws_session lc_ws_session_t;
 
+struct lc_core;
+
 typedef struct lc_worker {
     lc_cycle_t *cycle;
     struct event_base *base;
@@ -20,11 +22,17 @@ typedef struct lc_worker {
     struct event *drain_timer;
     int draining;
     uint64_t next_session_id;
+    struct lc_core *core;      /* stream_core.c: publishers and fan-outs of this worker */
+    struct evconnlistener *rtmp;
 } lc_worker_t;
 
 /* A session opened or closed: keeps the shared counters (and draining) right. */
 void lc_worker_session_opened(lc_worker_t *w);
 void lc_worker_session_closed(lc_worker_t *w);
+
+/* rtmp/rtmp_session.c: take an accepted RTMP connection; close them all at exit. */
+void lc_rtmp_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer);
+void lc_rtmp_session_close_all(void);
 
 /* signaling/ws_session.c: take an accepted signaling connection. */
 void lc_ws_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer);

@@ -40,6 +40,10 @@ typedef struct {
     _Atomic uint64_t accepted;     /* sessions accepted in all */
     _Atomic uint32_t streams;      /* streams this process publishes into rings */
     _Atomic uint32_t wake_pending; /* coalesces eventfd wake-ups, see notify.c */
+    _Atomic uint32_t players;      /* playing sessions in this process */
+    _Atomic uint32_t publishers;   /* publishing sessions in this process */
+    _Atomic uint64_t bytes_in;     /* media payload bytes received from publishers */
+    _Atomic uint64_t bytes_out;    /* media bytes queued to players */
     _Alignas(64) char end_[];
 } lc_proc_t;
 
@@ -55,6 +59,14 @@ typedef struct {
     int64_t created_at;
     _Atomic uint64_t readers[LC_PROC_MASK_WORDS]; /* proc slots reading this stream */
     char name[LC_STREAM_NAME_MAX];
+    /* Descriptive, written by the owner after publish, read by control. */
+    char publisher[64];            /* "rtmp 1.2.3.4:5678" */
+    _Atomic uint32_t vcodec, acodec;  /* lc_codec_t of the frames seen */
+    _Atomic uint64_t bytes_in;     /* payload bytes written to the ring */
+    _Atomic uint64_t frames_in;
+    _Atomic uint32_t bitrate_kbps; /* over the last second, updated by the owner */
+    _Atomic uint32_t terminate;    /* set by control: the owner ends the stream */
+    _Atomic uint32_t players[LC_PROC_SLOTS]; /* players per process slot */
 } lc_stream_t;
 
 typedef struct {

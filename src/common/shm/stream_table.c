@@ -55,6 +55,15 @@ int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t own
     s->created_at = time(NULL);
     for (int w = 0; w < LC_PROC_MASK_WORDS; w++)
         atomic_store_explicit(&s->readers[w], 0, memory_order_relaxed);
+    for (int p = 0; p < LC_PROC_SLOTS; p++)
+        atomic_store_explicit(&s->players[p], 0, memory_order_relaxed);
+    s->publisher[0] = '\0';
+    atomic_store_explicit(&s->vcodec, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->acodec, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->bytes_in, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->frames_in, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->bitrate_kbps, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->terminate, 0, memory_order_relaxed);
     memcpy(s->name, name, n + 1);
     /* pairs with the acquire load of state in lookups */
     atomic_store_explicit(&s->state, LC_STREAM_LIVE, memory_order_release);
@@ -119,6 +128,7 @@ int lc_stream_release_owner(lc_shm_t *shm, int slot)
         } else {
             /* it read this stream: the slot's next occupant does not */
             atomic_fetch_and_explicit(&s->readers[slot / 64], ~(1ull << (slot % 64)), memory_order_acq_rel);
+            atomic_store_explicit(&s->players[slot], 0, memory_order_relaxed);
         }
     }
     lc_shm_unlock(shm);
@@ -147,4 +157,16 @@ uint32_t lc_stream_count(lc_shm_t *shm)
     for (uint32_t i = 0; i < shm->streams_max; i++)
         n += atomic_load_explicit(&lc_shm_stream(shm, i)->state, memory_order_relaxed) == LC_STREAM_LIVE;
     return n;
+}
+
+int lc_stream_request_terminate(lc_shm_t *shm, const char *name)
+{
+    uint32_t id, gen;
+    if (lc_stream_find(shm, name, &id, &gen) < 0)
+        return -ENOENT;
+    lc_stream_t *s = lc_shm_stream(shm, id);
+    atomic_store_explicit(&s->terminate, 1, memory_order_release);
+    if (s->owner_slot >= 0)
+        lc_notify_wake(shm, s->owner_slot);
+    return 0;
 }

@@ -29,6 +29,8 @@ int lc_stream_release_owner(lc_shm_t *shm, int slot);
 /* Reader processes announce interest so the writer wakes them. */
 void lc_stream_subscribe(lc_shm_t *shm, uint32_t id, int slot);
 void lc_stream_unsubscribe(lc_shm_t *shm, uint32_t id, uint32_t gen, int slot);
+/* Control: ask the owner of a live stream to end it (it is woken). -ENOENT if none. */
+int lc_stream_request_terminate(lc_shm_t *shm, const char *name);
 /* Number of live streams. */
 uint32_t lc_stream_count(lc_shm_t *shm);
 

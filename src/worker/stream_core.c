@@ -1,0 +1,361 @@
+/*
+ * stream_core.c: see stream_core.h. Everything here runs in one worker's
+ * loop; the only shared state is the arena (stream table, rings), touched
+ * through stream_table.h and ring.h.
+ */
+#include "worker/stream_core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/shm/notify.h"
+#include "common/shm/stream_table.h"
+
+enum { CONFIG_VIDEO = 0, CONFIG_AUDIO = 1, CONFIG_META = 2 };
+
+struct lc_pub {
+    lc_worker_t *w;
+    uint32_t id, gen;
+    lc_stream_t *entry;
+    lc_ring_t *ring;
+    void (*on_terminate)(void *ctx);
+    void *ctx;
+    int terminating;
+    uint64_t last_bytes;
+    lc_pub_t *prev, *next;
+};
+
+typedef struct lc_fanout lc_fanout_t;
+
+struct lc_play {
+    lc_fanout_t *fo;
+    const lc_player_ops_t *ops;
+    void *ctx;
+    int live;                /* joined the fan-out (else catching up on its own cursor) */
+    int skip_to_key;         /* congested: drop until the next keyframe */
+    lc_ring_cursor_t cursor; /* while catching up */
+    lc_play_t *prev, *next;
+};
+
+struct lc_fanout {
+    lc_worker_t *w;
+    uint32_t id, gen;
+    lc_ring_t *ring;
+    lc_ring_cursor_t cursor;
+    uint8_t *buf;
+    size_t cap;
+    lc_play_t *players;
+    int nplayers;
+    lc_fanout_t *prev, *next;
+};
+
+struct lc_core {
+    lc_pub_t *pubs;
+    lc_fanout_t *fanouts;
+    struct event *tick;
+};
+
+#define LIST_ADD(head, e) do { (e)->prev = NULL; (e)->next = (head); if (head) (head)->prev = (e); (head) = (e); } while (0)
+#define LIST_DEL(head, e) do { if ((e)->prev) (e)->prev->next = (e)->next; else (head) = (e)->next; \
+                               if ((e)->next) (e)->next->prev = (e)->prev; } while (0)
+
+static lc_proc_t *self(lc_worker_t *w)
+{
+    return lc_shm_proc(w->cycle->shm, w->cycle->slot);
+}
+
+/* ---- publish ---- */
+
+int lc_core_publish(lc_worker_t *w, const char *name, const char *who, void (*on_terminate)(void *ctx),
+                    void *ctx, lc_pub_t **out)
+{
+    lc_shm_t *shm = w->cycle->shm;
+    uint32_t id;
+    int rc = lc_stream_publish(shm, name, w->cycle->slot, getpid(), &id);
+    if (rc < 0)
+        return rc;
+    lc_pub_t *p = calloc(1, sizeof(*p));
+    if (!p) {
+        lc_stream_unpublish(shm, id);
+        return -ENOMEM;
+    }
+    p->w = w;
+    p->id = id;
+    p->entry = lc_shm_stream(shm, id);
+    p->gen = p->entry->gen;
+    p->ring = lc_shm_ring(shm, (uint32_t)p->entry->ring);
+    p->on_terminate = on_terminate;
+    p->ctx = ctx;
+    /* cut to the table's field, visibly */
+    snprintf(p->entry->publisher, sizeof(p->entry->publisher), "%.*s", (int)sizeof(p->entry->publisher) - 1, who);
+    LIST_ADD(w->core->pubs, p);
+    atomic_fetch_add(&self(w)->publishers, 1);
+    *out = p;
+    return 0;
+}
+
+int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, const char **err)
+{
+    lc_frame_t fr = *f;
+    fr.stream_id = p->id;
+    if (fr.flags & (LC_FRAME_CONFIG | LC_FRAME_META)) {
+        unsigned slot = (fr.flags & LC_FRAME_META) ? CONFIG_META : fr.track == 0 ? CONFIG_VIDEO : CONFIG_AUDIO;
+        if (lc_ring_set_config(p->ring, slot, &fr, payload) < 0) {
+            *err = "codec configuration or metadata larger than 16 KiB";
+            return -1;
+        }
+    }
+    if (lc_ring_write(p->ring, &fr, payload) < 0) {
+        *err = "frame larger than half of media.ring_size";
+        return -1;
+    }
+    lc_shm_t *shm = p->w->cycle->shm;
+    atomic_fetch_add_explicit(&p->entry->bytes_in, fr.len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->entry->frames_in, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&shm->ring_bytes, fr.len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&shm->ring_frames, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&self(p->w)->bytes_in, fr.len, memory_order_relaxed);
+    if (fr.track == 0 && fr.codec)
+        atomic_store_explicit(&p->entry->vcodec, fr.codec, memory_order_relaxed);
+    else if (fr.track == 1 && fr.codec)
+        atomic_store_explicit(&p->entry->acodec, fr.codec, memory_order_relaxed);
+    lc_notify_wake_readers(shm, p->entry);
+    return 0;
+}
+
+void lc_core_unpublish(lc_pub_t *p)
+{
+    lc_worker_t *w = p->w;
+    if (lc_stream_alive(w->cycle->shm, p->id, p->gen))
+        lc_stream_unpublish(w->cycle->shm, p->id);
+    LIST_DEL(w->core->pubs, p);
+    atomic_fetch_sub(&self(w)->publishers, 1);
+    free(p);
+}
+
+/* ---- play ---- */
+
+static void fanout_free(lc_fanout_t *fo)
+{
+    lc_worker_t *w = fo->w;
+    lc_stream_unsubscribe(w->cycle->shm, fo->id, fo->gen, w->cycle->slot);
+    LIST_DEL(w->core->fanouts, fo);
+    free(fo->buf);
+    free(fo);
+}
+
+static lc_fanout_t *fanout_get(lc_worker_t *w, uint32_t id, uint32_t gen)
+{
+    for (lc_fanout_t *fo = w->core->fanouts; fo; fo = fo->next)
+        if (fo->id == id && fo->gen == gen)
+            return fo;
+    lc_shm_t *shm = w->cycle->shm;
+    lc_fanout_t *fo = calloc(1, sizeof(*fo));
+    if (!fo)
+        return NULL;
+    fo->w = w;
+    fo->id = id;
+    fo->gen = gen;
+    fo->ring = lc_shm_ring(shm, (uint32_t)lc_shm_stream(shm, id)->ring);
+    fo->cap = lc_ring_max_frame(fo->ring);
+    fo->buf = malloc(fo->cap > LC_RING_CONFIG_MAX ? fo->cap : LC_RING_CONFIG_MAX);
+    if (!fo->buf) {
+        free(fo);
+        return NULL;
+    }
+    /* subscribe before taking the cursor: a frame written in between wakes us */
+    lc_stream_subscribe(shm, id, w->cycle->slot);
+    lc_ring_cursor_init(fo->ring, &fo->cursor, LC_RING_FROM_NOW);
+    fo->cursor.need_key = 0; /* the shared cursor passes everything on; players filter */
+    /* the ring may have been reused between the lookup and the cursor */
+    if (!lc_stream_alive(shm, id, gen)) {
+        lc_stream_unsubscribe(shm, id, gen, w->cycle->slot);
+        free(fo->buf);
+        free(fo);
+        return NULL;
+    }
+    LIST_ADD(w->core->fanouts, fo);
+    return fo;
+}
+
+static void deliver(lc_play_t *pl, lc_shared_frame_t *sf)
+{
+    if (pl->skip_to_key) {
+        if (!(sf->f.flags & LC_FRAME_KEY) || pl->ops->congested(pl->ctx))
+            return;
+        pl->skip_to_key = 0;
+    } else if (pl->ops->congested(pl->ctx) && !(sf->f.flags & (LC_FRAME_CONFIG | LC_FRAME_META))) {
+        pl->skip_to_key = 1;
+        return;
+    }
+    pl->ops->on_frame(pl->ctx, sf);
+}
+
+static void deliver_config(lc_play_t *pl, lc_fanout_t *fo)
+{
+    static const unsigned order[] = { CONFIG_META, CONFIG_VIDEO, CONFIG_AUDIO };
+    for (unsigned i = 0; i < 3; i++) {
+        lc_shared_frame_t sf = { .payload = fo->buf };
+        if (lc_ring_get_config(fo->ring, order[i], &sf.f, fo->buf, LC_RING_CONFIG_MAX) > 0) {
+            pl->ops->on_frame(pl->ctx, &sf);
+            lc_refbuf_unref(sf.rtmp);
+        }
+    }
+}
+
+int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out)
+{
+    uint32_t id, gen;
+    if (lc_stream_find(w->cycle->shm, name, &id, &gen) < 0)
+        return -ENOENT;
+    lc_fanout_t *fo = fanout_get(w, id, gen);
+    if (!fo)
+        return -ENOENT;
+    lc_play_t *pl = calloc(1, sizeof(*pl));
+    if (!pl) {
+        if (!fo->players)
+            fanout_free(fo);
+        return -ENOMEM;
+    }
+    pl->fo = fo;
+    pl->ops = ops;
+    pl->ctx = ctx;
+    lc_ring_cursor_init(fo->ring, &pl->cursor, w->cycle->conf->media_gop_cache ? LC_RING_FROM_KEY : LC_RING_FROM_NOW);
+    LIST_ADD(fo->players, pl);
+    fo->nplayers++;
+    atomic_fetch_add(&lc_shm_stream(w->cycle->shm, id)->players[w->cycle->slot], 1);
+    atomic_fetch_add(&self(w)->players, 1);
+    *out = pl;
+    deliver_config(pl, fo);
+    /* catch up now rather than at the next frame: video shows at once */
+    lc_notify_wake(w->cycle->shm, w->cycle->slot);
+    return 0;
+}
+
+static void play_free(lc_play_t *pl)
+{
+    lc_fanout_t *fo = pl->fo;
+    lc_worker_t *w = fo->w;
+    LIST_DEL(fo->players, pl);
+    fo->nplayers--;
+    if (lc_stream_alive(w->cycle->shm, fo->id, fo->gen))
+        atomic_fetch_sub(&lc_shm_stream(w->cycle->shm, fo->id)->players[w->cycle->slot], 1);
+    atomic_fetch_sub(&self(w)->players, 1);
+    free(pl);
+    if (!fo->players)
+        fanout_free(fo);
+}
+
+void lc_core_stop(lc_play_t *pl)
+{
+    play_free(pl);
+}
+
+static void fanout_end(lc_fanout_t *fo, const char *why)
+{
+    /* play_free frees the fan-out with its last player: never touch fo after that */
+    for (int last = 0; !last;) {
+        lc_play_t *pl = fo->players;
+        const lc_player_ops_t *ops = pl->ops;
+        void *ctx = pl->ctx;
+        last = fo->nplayers == 1;
+        play_free(pl);
+        ops->on_end(ctx, why);
+    }
+}
+
+/* Read what is new: once for every live player, then privately for each
+ * player still catching up from the last keyframe, until it reaches the
+ * shared position and joins. Returns 0, or -1 if the fan-out ended. */
+static int fanout_pump(lc_fanout_t *fo)
+{
+    lc_shared_frame_t sf;
+    int rc;
+
+    while ((rc = lc_ring_read(fo->ring, &fo->cursor, &sf.f, fo->buf, fo->cap)) == LC_RING_OK) {
+        sf.payload = fo->buf;
+        sf.rtmp = NULL;
+        for (lc_play_t *pl = fo->players, *next; pl; pl = next) {
+            next = pl->next;
+            if (pl->live)
+                deliver(pl, &sf);
+        }
+        lc_refbuf_unref(sf.rtmp);
+    }
+    if (rc == LC_RING_ENDED) {
+        fanout_end(fo, "Stopped by publisher stop");
+        return -1;
+    }
+    for (lc_play_t *pl = fo->players; pl; pl = pl->next) {
+        if (pl->live)
+            continue;
+        while (pl->cursor.pos < fo->cursor.pos) {
+            rc = lc_ring_read(fo->ring, &pl->cursor, &sf.f, fo->buf, fo->cap);
+            if (rc != LC_RING_OK)
+                break;
+            sf.payload = fo->buf;
+            sf.rtmp = NULL;
+            deliver(pl, &sf);
+            lc_refbuf_unref(sf.rtmp);
+        }
+        if (pl->cursor.pos == fo->cursor.pos)
+            pl->live = 1;
+    }
+    return 0;
+}
+
+void lc_core_on_wake(lc_worker_t *w)
+{
+    for (lc_pub_t *p = w->core->pubs, *next; p; p = next) {
+        next = p->next;
+        if (!p->terminating && atomic_load_explicit(&p->entry->terminate, memory_order_acquire)) {
+            p->terminating = 1;
+            lc_log_info("[stream:%s] terminated by the control API", p->entry->name);
+            p->on_terminate(p->ctx); /* unpublishes: p is gone */
+        }
+    }
+    for (lc_fanout_t *fo = w->core->fanouts, *next; fo; fo = next) {
+        next = fo->next;
+        fanout_pump(fo);
+    }
+}
+
+/* Once a second: each published stream's bitrate, for REST and metrics. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    lc_worker_t *w = arg;
+    (void)fd;
+    (void)what;
+    for (lc_pub_t *p = w->core->pubs; p; p = p->next) {
+        uint64_t now = atomic_load_explicit(&p->entry->bytes_in, memory_order_relaxed);
+        atomic_store_explicit(&p->entry->bitrate_kbps, (uint32_t)((now - p->last_bytes) * 8 / 1000),
+                              memory_order_relaxed);
+        p->last_bytes = now;
+    }
+}
+
+int lc_core_init(lc_worker_t *w)
+{
+    w->core = calloc(1, sizeof(*w->core));
+    if (!w->core)
+        return -1;
+    struct timeval tv = { 1, 0 };
+    w->core->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+    if (!w->core->tick || event_add(w->core->tick, &tv) < 0)
+        return -1;
+    return 0;
+}
+
+void lc_core_free(lc_worker_t *w)
+{
+    if (!w->core)
+        return;
+    if (w->core->tick)
+        event_free(w->core->tick);
+    free(w->core);
+    w->core = NULL;
+}

@@ -1,0 +1,63 @@
+/*
+ * stream_core.h: where protocol front-ends (RTMP today, WebRTC and the CDN
+ * later) meet the shared stream table and rings. "What happens on publish"
+ * and "what happens on play" are each one function here.
+ *
+ * Publish: take the name in the shared table, write every frame into the
+ * stream's ring once, wake the processes that read it.
+ * Play: every player of one stream in this worker hangs off one fan-out,
+ * which reads each frame from the ring once and hands it to all of them;
+ * per-frame protocol bytes (RTMP chunks) are built once per fan-out and
+ * shared (lc_shared_frame_t). A new player first catches up privately from
+ * the last keyframe (the GOP cache), then joins the fan-out. A congested
+ * player skips to the next keyframe; the publisher never waits.
+ *
+ * Ownership: lc_pub_t and lc_play_t belong to the core; front-ends hold
+ * them between publish/play and unpublish/stop, and must not use them after
+ * on_end (the core frees the lc_play_t right after calling it).
+ */
+#ifndef LC_STREAM_CORE_H
+#define LC_STREAM_CORE_H
+
+#include <stdint.h>
+
+#include "common/shm/ring.h"
+#include "worker/refbuf.h"
+#include "worker/worker.h"
+
+typedef struct lc_pub lc_pub_t;
+typedef struct lc_play lc_play_t;
+
+/* One frame on its way to players. */
+typedef struct {
+    lc_frame_t f;
+    const uint8_t *payload;
+    lc_refbuf_t *rtmp;        /* RTMP chunk bytes, built on first use (rtmp_out.c) */
+} lc_shared_frame_t;
+
+typedef struct {
+    /* Deliver a frame; copy or reference what is needed before returning. */
+    void (*on_frame)(void *ctx, lc_shared_frame_t *sf);
+    /* The stream ended (publisher stopped, its process died, terminated). */
+    void (*on_end)(void *ctx, const char *why);
+    /* Is the player's output backed up? Then frames are skipped to the next keyframe. */
+    int (*congested)(void *ctx);
+} lc_player_ops_t;
+
+/* 0, or -EEXIST (name is live), -ENOSPC/-ENOBUFS (table or arena full), -EINVAL (bad name). */
+int lc_core_publish(lc_worker_t *w, const char *name, const char *who, void (*on_terminate)(void *ctx),
+                    void *ctx, lc_pub_t **out);
+/* Write one frame. 0, or -1 with *err (frame larger than the ring allows). */
+int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, const char **err);
+void lc_core_unpublish(lc_pub_t *p);
+
+/* 0, or -ENOENT (no such live stream). */
+int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out);
+void lc_core_stop(lc_play_t *p);
+
+/* Worker loop hooks. */
+int lc_core_init(lc_worker_t *w);
+void lc_core_on_wake(lc_worker_t *w);
+void lc_core_free(lc_worker_t *w);
+
+#endif
