@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -113,6 +114,20 @@ static void warn_unbuilt(const lc_conf_t *conf)
         lc_log_warn("cdn.enabled is set, but this version has no CDN yet: the node runs alone");
 }
 
+/* Every player is a socket: allow as many as the hard limit does (the
+ * soft default of 1024 would cap a worker at about a thousand players). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            lc_log_errno(LC_LOG_WARN, errno, "setrlimit(RLIMIT_NOFILE, %llu)", (unsigned long long)rl.rlim_max);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        lc_log_info("open files limit: %llu", (unsigned long long)rl.rlim_cur);
+}
+
 static int start(lc_master_t *m, lc_conf_t *conf)
 {
     char err[1024];
@@ -174,6 +189,7 @@ static int start(lc_master_t *m, lc_conf_t *conf)
     lc_log_info("livecdn %s starting: %d workers, configuration %s", LC_VERSION, conf->worker_processes,
                 conf->file);
     warn_unbuilt(conf);
+    raise_nofile();
     if (!m->foreground && strcmp(conf->error_log, "stderr") != 0) {
         /* the log is open: stderr of a daemon goes to it too */
         dup2(lc_log_fd(), STDERR_FILENO);
