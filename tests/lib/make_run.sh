@@ -31,7 +31,10 @@ livecdn is running: origin (pid ${pids[0]}) and edge (pid ${pids[1]}).
   logs:         logs/origin-error.log, logs/edge-error.log
   CLI:          bin/livecdnctl show workers   (origin)
                 bin/livecdnctl -a 127.0.0.1:8091 show workers   (edge)
-Publisher and player pages arrive with WebRTC and RTMP (see README).
+Publish:  ffmpeg -re -f lavfi -i testsrc2 -f lavfi -i sine -c:v libx264 -c:a aac -f flv rtmp://127.0.0.1:1935/live/cam
+Play:     ffplay rtmp://127.0.0.1:1935/live/cam     (bin/livecdnctl show streams lists it)
+The edge plays the origin's streams once the CDN lands; publisher and player
+pages arrive with WebRTC (see README).
 Press Ctrl-C to stop both.
 EOT
 wait
