@@ -7,14 +7,36 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import websockets  # noqa: E402
-from lcserver import Tests, wait_for  # noqa: E402
+from lcserver import Tests, free_port, wait_for  # noqa: E402
+
+
+def rtmp_roundtrip(s):
+    """ffmpeg publishes 4 s of H.264+AAC; ffprobe plays it meanwhile."""
+    url = "rtmp://127.0.0.1:%d/live/vg" % s.rtmp_port
+    pub = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i",
+                            "testsrc2=size=160x120:rate=15", "-f", "lavfi", "-i", "sine", "-t", "4",
+                            "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p",
+                            "-c:a", "aac", "-f", "flv", url], stdin=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: s.rest("stream/find_all")["streams"], 30, "stream live under valgrind")
+        r = subprocess.run(["ffprobe", "-v", "error", "-rw_timeout", "20000000", "-read_intervals", "%+1",
+                            "-show_packets", "-of", "csv", url], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.count("packet,video") > 5, r.stderr
+        assert pub.wait(timeout=60) == 0
+    finally:
+        if pub.poll() is None:
+            pub.kill()
+            pub.wait()
 
 
 def exercise(s):
+    rtmp_roundtrip(s)
+
     async def run():
         ws = await websockets.connect("ws://127.0.0.1:%d/" % s.sig_port, open_timeout=30)
         await ws.send(json.dumps({"method": "connect"}))
@@ -22,7 +44,7 @@ def exercise(s):
         await ws.send(json.dumps({"method": "publishStream", "id": "1", "name": "cam", "sdp": "v=0"}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 30))["status"] == "FAILED"
         s.rest("worker/show")
-        s.rest_error("stream/find_all")
+        s.rest_error("cdn/show_nodes")
         s.get("/metrics")
         s.get("/")
         assert s.rest("config/reload")["result"] == "ok"
@@ -57,6 +79,9 @@ def no_leaks(s):
 
 
 with Tests() as t:
-    s = t.server(workers=1, valgrind=True).start()
-    t.case("sessions, REST, bad input and a reload under valgrind", exercise, s)
+    s = t.server(workers=1, valgrind=True)
+    s.rtmp_port = free_port()
+    s.write_conf(extra='rtmp: { listen = "127.0.0.1:%d"; };' % s.rtmp_port)
+    s.start()
+    t.case("RTMP publish and play, sessions, REST, bad input and a reload under valgrind", exercise, s)
     t.case("no process has memory errors or definite leaks", no_leaks, s)
