@@ -351,6 +351,62 @@ def bad_input(s):
     finish(pub)
 
 
+def play_cmd(name):
+    return (chunk0(3, 20, amf_str("createStream") + amf_num(2) + b"\x05") +
+            chunk0(3, 20, amf_str("play") + amf_num(3) + b"\x05" + amf_str(name), msid=1))
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def slow_player_bounded(s):
+    """Players that never read: the publisher and a normal player go on, and
+    what the worker queues for them stays bounded (skip to keyframe)."""
+    pub = publish(s, "slow")
+    wait_stream(s, "slow")
+    stuck = []
+    for _ in range(4):
+        c = rtmp_conn(s)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.sendall(connect_cmd() + play_cmd("slow"))
+        stuck.append(c)  # and never read again
+    wait_for(lambda: stream_info(s, "slow")["players"] == 4, 10, "stuck players counted")
+    workers = {w["pid"] for w in stream_info(s, "slow")["players_per_worker"]}
+    before = {pid: rss_kib(pid) for pid in workers}
+    rc, out, err = finish(probe(s, "slow", 8), 40)
+    assert rc == 0, err
+    check_probe(out, 8)
+    # 4 stuck players x (2 MiB queue + a frame) at most, plus slack for the allocator
+    for pid in workers:
+        grew = rss_kib(pid) - before[pid]
+        assert grew < 4 * 4096 + 8192, "worker %d grew by %d KiB with stuck players" % (pid, grew)
+    assert stream_info(s, "slow")["frames_in"] > 0 and pub.poll() is None
+    for c in stuck:
+        c.close()
+    pub.terminate()
+    finish(pub)
+
+
+def read_timeout(t):
+    s = server(t, workers=1, extra="")
+    s.extra = 'rtmp: { listen = "127.0.0.1:%d"; read_timeout = 2; };' % s.rtmp_port
+    s.write_conf()
+    s.stop()
+    s.start()
+    c = rtmp_conn(s)
+    c.sendall(connect_cmd())
+    start = time.monotonic()
+    assert closed_by_server(c, 10), "an idle peer was not closed"
+    assert 1.5 < time.monotonic() - start < 8
+    wait_for(lambda: "read timed out" in s.log(), 5, "timeout log line")
+    s.stop()
+
+
 try:
     make_media()
     with Tests() as t:
@@ -365,6 +421,8 @@ try:
         t.case("reload while publishing and playing loses nothing", reload_keeps_players, s)
         t.case("kill -9 of the publisher's worker: clean end, respawn, republish", publisher_worker_killed, s)
         t.case("malformed RTMP input closes only that session", bad_input, s)
+        t.case("players that never read: bounded memory, others unaffected", slow_player_bounded, s)
+        t.case("rtmp.read_timeout closes a silent peer", read_timeout, t)
 finally:
     for p in PROCS:
         if p.poll() is None:
