@@ -48,7 +48,8 @@ const lc_amf0_t *lc_amf0_get(const lc_amf0_t *obj, const char *key);
 const char *lc_amf0_str(const lc_amf0_t *v);
 double lc_amf0_num(const lc_amf0_t *v, double def);
 
-/* Encoder: appends to a growable buffer. All return 0 or -1 (out of memory). */
+/* Encoder: appends to a growable buffer. Out of memory (or a key over 65535
+ * bytes) sets b->failed, which makes every later call a no-op: check it once. */
 typedef struct { uint8_t *data; size_t len, cap; int failed; } lc_amf0_buf_t;
 void lc_amf0_buf_free(lc_amf0_buf_t *b);
 void lc_amf0_put_number(lc_amf0_buf_t *b, double v);

@@ -546,7 +546,9 @@ static int read_chunks(lc_rtmp_session_t *s)
         for (int i = 0; i < nv && i < 8 && !s->closing; i++) {
             const uint8_t *p = vec[i].iov_base;
             size_t left = vec[i].iov_len;
-            while (left > 0) {
+            /* after a message, ask again even with no input left: the
+             * reader may hold look-ahead bytes that complete another */
+            for (int again = 1; left > 0 || again;) {
                 lc_rtmp_msg_t m;
                 int got;
                 const char *err;
@@ -559,6 +561,7 @@ static int read_chunks(lc_rtmp_session_t *s)
                 left -= (size_t)n;
                 used += (size_t)n;
                 progressed |= n > 0 || got;
+                again = got;
                 if (got) {
                     int rc = handle_message(s, &m);
                     free(m.payload);
