@@ -372,7 +372,8 @@ def reload_with_bad_config_refused(t):
     s = t.server().start()
     before = sorted(p["pid"] for p in s.processes("worker"))
     good = open(s.conf).read()
-    s.write_conf(extra='rtmp: {\n  chunk_size = 1;\n};\n')
+    s.rtmp_extra = "\n  chunk_size = 1;\n"
+    s.write_conf()
     text = open(s.conf).read().splitlines()
     line = [i + 1 for i, ln in enumerate(text) if "chunk_size = 1" in ln][0]
     code, body = s.rest_error("config/reload")
@@ -384,6 +385,7 @@ def reload_with_bad_config_refused(t):
     assert sorted(p["pid"] for p in show["processes"] if p["role"] == "worker") == before
     assert "reload refused" in s.log()
     # the file fixed: the next reload goes through
+    s.rtmp_extra = ""
     with open(s.conf, "w") as f:
         f.write(good)
     assert s.rest("config/reload")["generation"] == 2

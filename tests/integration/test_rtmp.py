@@ -13,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from lcserver import Tests, free_port, wait_for  # noqa: E402
+from lcserver import Tests, wait_for  # noqa: E402
 
 WORK = tempfile.mkdtemp(prefix="lc-rtmp-media-")
 MEDIA = os.path.join(WORK, "src.flv")
@@ -94,10 +94,9 @@ def wait_stream(s, name, timeout=15):
                     timeout, "stream %s live" % name)
 
 
-def server(t, workers=2, extra=""):
-    s = t.server(workers=workers, extra=extra)
-    s.rtmp_port = free_port()
-    s.extra = 'rtmp: { listen = "127.0.0.1:%d"; };\n%s' % (s.rtmp_port, extra)
+def server(t, workers=2, rtmp_extra=""):
+    s = t.server(workers=workers)
+    s.rtmp_extra = rtmp_extra
     s.write_conf()
     return s.start()
 
@@ -393,11 +392,7 @@ def slow_player_bounded(s):
 
 
 def read_timeout(t):
-    s = server(t, workers=1, extra="")
-    s.extra = 'rtmp: { listen = "127.0.0.1:%d"; read_timeout = 2; };' % s.rtmp_port
-    s.write_conf()
-    s.stop()
-    s.start()
+    s = server(t, workers=1, rtmp_extra="read_timeout = 2;")
     c = rtmp_conn(s)
     c.sendall(connect_cmd())
     start = time.monotonic()

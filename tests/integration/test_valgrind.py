@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import websockets  # noqa: E402
-from lcserver import Tests, free_port, wait_for  # noqa: E402
+from lcserver import Tests, wait_for  # noqa: E402
 
 
 def rtmp_roundtrip(s):
@@ -79,9 +79,6 @@ def no_leaks(s):
 
 
 with Tests() as t:
-    s = t.server(workers=1, valgrind=True)
-    s.rtmp_port = free_port()
-    s.write_conf(extra='rtmp: { listen = "127.0.0.1:%d"; };' % s.rtmp_port)
-    s.start()
+    s = t.server(workers=1, valgrind=True).start()
     t.case("RTMP publish and play, sessions, REST, bad input and a reload under valgrind", exercise, s)
     t.case("no process has memory errors or definite leaks", no_leaks, s)

@@ -53,6 +53,7 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix=name + "-")
         self.sig_port = free_port()
         self.http_port = free_port()
+        self.rtmp_port = free_port()
         self.workers = workers
         self.extra = extra
         self.valgrind = valgrind
@@ -62,6 +63,8 @@ class Server:
             f.write("<html><body>livecdn test page</body></html>\n")
         self.conf = os.path.join(self.dir, "livecdn.conf")
         self.write_conf()
+
+    rtmp_extra = ""  # more keys for the rtmp group, e.g. "read_timeout = 2;"
 
     def write_conf(self, workers=None, extra=None, raw=None):
         if workers is not None:
@@ -73,8 +76,9 @@ class Server:
             'log_level = "info";\nworker_shutdown_timeout = 20;\n'
             'signaling: { listen = "127.0.0.1:%d"; };\n'
             'http: { listen = "127.0.0.1:%d"; root = "html"; };\n'
+            'rtmp: { listen = "127.0.0.1:%d"; %s };\n'
             'media: { shm_size = "64M"; ring_size = "4M"; };\n%s\n'
-            % (self.workers, self.sig_port, self.http_port, self.extra))
+            % (self.workers, self.sig_port, self.http_port, self.rtmp_port, self.rtmp_extra, self.extra))
         with open(self.conf, "w") as f:
             f.write(text)
 
