@@ -184,13 +184,16 @@ static lc_fanout_t *fanout_get(lc_worker_t *w, uint32_t id, uint32_t gen)
 
 static void deliver(lc_play_t *pl, lc_shared_frame_t *sf)
 {
-    if (pl->skip_to_key) {
-        if (!(sf->f.flags & LC_FRAME_KEY) || pl->ops->congested(pl->ctx))
+    /* codec configuration always passes: the frames after it need it */
+    if (!(sf->f.flags & (LC_FRAME_CONFIG | LC_FRAME_META))) {
+        if (pl->skip_to_key) {
+            if (!(sf->f.flags & LC_FRAME_KEY) || pl->ops->congested(pl->ctx))
+                return;
+            pl->skip_to_key = 0;
+        } else if (pl->ops->congested(pl->ctx)) {
+            pl->skip_to_key = 1;
             return;
-        pl->skip_to_key = 0;
-    } else if (pl->ops->congested(pl->ctx) && !(sf->f.flags & (LC_FRAME_CONFIG | LC_FRAME_META))) {
-        pl->skip_to_key = 1;
-        return;
+        }
     }
     pl->ops->on_frame(pl->ctx, sf);
 }
@@ -224,6 +227,7 @@ int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, v
     pl->fo = fo;
     pl->ops = ops;
     pl->ctx = ctx;
+    pl->skip_to_key = 1; /* a player's first media frame is a keyframe */
     lc_ring_cursor_init(fo->ring, &pl->cursor, w->cycle->conf->media_gop_cache ? LC_RING_FROM_KEY : LC_RING_FROM_NOW);
     LIST_ADD(fo->players, pl);
     fo->nplayers++;
