@@ -31,9 +31,12 @@
  * Output: a summary on stderr and one line on stdout,
  *   BENCH rtmp_load n= connected= failed= connect_err= closed= no_video=
  *         bytes= win_s= win_bytes= win_mbps= behind= ff_p50_ms= ff_p99_ms=
- *         fv_p50_ms= fv_p99_ms= client_cpu_s= [srv_cpu_s= srv_rss0_kib= srv_rss1_kib=]
+ *         fv_p50_ms= fv_p99_ms= client_cpu_s= stuck_hs= stuck_cmd= stuck_play=
+ *         [srv_cpu_s= srv_rss0_kib= srv_rss1_kib= srv_anon0_kib= srv_anon1_kib=]
  * connected: players that had their first keyframe and were still open at
- * the window's end; failed = n - connected. behind: connected players that
+ * the window's end; failed = n - connected. no_video = stuck_hs (in the
+ * handshake) + stuck_cmd (connect/createStream unanswered) + stuck_play
+ * (play sent, no keyframe yet): open players that never got a picture. behind: connected players that
  * got less than 90% of -b kbps in the window (0 without -b).
  * Exit status: 0 when at least one player was connected, 1 otherwise.
  *
@@ -98,6 +101,7 @@ static uint64_t total_bytes;
 static uint8_t rbuf[READ_BUF];
 static int connect_err, closed_early;
 static const char *last_error = "";
+static char errbuf[160];
 static volatile sig_atomic_t stop;
 
 static int64_t now_ns(void)
@@ -166,19 +170,23 @@ static double proc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static long proc_rss_kib(pid_t pid)
+/* VmRSS (everything resident, shared memory included) and RssAnon (private
+ * heap and stacks: what a player costs a process, without shared arenas). */
+static void proc_rss_kib(pid_t pid, long *rss, long *anon)
 {
     char path[64], line[256];
-    long kib = -1;
+    long v;
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+            *rss += v;
+        else if (sscanf(line, "RssAnon: %ld kB", &v) == 1)
+            *anon += v;
+    }
     fclose(f);
-    return kib;
 }
 
 static double own_cpu_s(void)
@@ -190,6 +198,13 @@ static double own_cpu_s(void)
 }
 
 /* ---- connection lifetime ---- */
+
+/* why, with errno's text appended (for syscall failures) */
+static const char *why_errno(const char *why)
+{
+    snprintf(errbuf, sizeof(errbuf), "%s: %s", why, strerror(errno));
+    return errbuf;
+}
 
 static void conn_end(conn_t *c, int state, const char *why)
 {
@@ -484,7 +499,7 @@ static void on_readable(conn_t *c, const url_t *u)
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN)
-                conn_end(c, ST_FAILED, "recv error");
+                conn_end(c, ST_FAILED, why_errno("recv"));
             return;
         }
         if (n == 0) {
@@ -505,7 +520,8 @@ static void on_connected(conn_t *c)
     int err = 0;
     socklen_t len = sizeof(err);
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
-        conn_end(c, ST_FAILED, "connect failed");
+        errno = err;
+        conn_end(c, ST_FAILED, why_errno("connect"));
         return;
     }
     uint8_t c0c1[1 + HS];
@@ -525,7 +541,7 @@ static void conn_open(conn_t *c, const struct addrinfo *ai)
     c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     c->state = ST_CONNECTING;
     if (c->fd < 0) {
-        last_error = strerror(errno);
+        last_error = why_errno("socket");
         c->state = ST_FAILED;
         connect_err++;
         return;
@@ -533,9 +549,9 @@ static void conn_open(conn_t *c, const struct addrinfo *ai)
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+        last_error = why_errno("connect");
         close(c->fd);
         c->fd = -1;
-        last_error = "connect failed";
         c->state = ST_FAILED;
         connect_err++;
         return;
@@ -644,9 +660,9 @@ int main(int argc, char **argv)
         conns[i].fd = -1;
     nconns = n;
 
-    long rss0 = 0;
+    long rss0 = 0, anon0 = 0;
     for (int i = 0; i < npids; i++)
-        rss0 += proc_rss_kib(pids[i]);
+        proc_rss_kib(pids[i], &rss0, &anon0);
 
     enum { RAMP, SETTLE, WARMUP, WINDOW } phase = RAMP;
     int64_t t0 = now_ns(), t_phase = t0, t_win0 = 0, t_win1 = 0;
@@ -697,13 +713,13 @@ int main(int argc, char **argv)
             on_event(&conns[evs[i].data.u32], evs[i].events, &u);
     }
 
-    long rss1 = 0;
+    long rss1 = 0, anon1 = 0;
     for (int i = 0; i < npids; i++)
-        rss1 += proc_rss_kib(pids[i]);
+        proc_rss_kib(pids[i], &rss1, &anon1);
 
     /* results: only players that had a picture and were open to the end count as connected */
     double *ff = malloc(sizeof(double) * (size_t)n), *fv = malloc(sizeof(double) * (size_t)n);
-    int connected = 0, no_video = 0, behind = 0;
+    int connected = 0, no_video = 0, behind = 0, stuck[ST_FAILED + 1] = { 0 };
     double win_s = t_win1 > t_win0 ? (double)(t_win1 - t_win0) / 1e9 : 0;
     for (int i = 0; i < n; i++) {
         conn_t *c = &conns[i];
@@ -711,6 +727,7 @@ int main(int argc, char **argv)
             continue;
         if (!c->t_key) {
             no_video++;
+            stuck[c->state]++;
             continue;
         }
         ff[connected] = (double)(c->t_key - c->t_play) / 1e6;
@@ -725,18 +742,22 @@ int main(int argc, char **argv)
     double mbps = win_s > 0 ? (double)wb * 8 / win_s / 1e6 : 0;
 
     fprintf(stderr,
-            "rtmp_load: %d players of %s: %d connected, %d failed (connect %d, closed %d, no video %d)%s%s\n"
+            "rtmp_load: %d players of %s: %d connected, %d failed (connect %d, closed %d, no video %d: "
+            "%d in handshake, %d in connect/createStream, %d played without a keyframe)%s%s\n"
             "rtmp_load: window %.1f s: %.1f Mbit/s, %d behind; first keyframe p50 %.1f ms p99 %.1f ms\n",
-            n, url_s, connected, n - connected, connect_err, closed_early, no_video, *last_error ? "; last: " : "",
+            n, url_s, connected, n - connected, connect_err, closed_early, no_video, stuck[ST_CONNECTING] + stuck[ST_HANDSHAKE],
+            stuck[ST_CONNECT] + stuck[ST_CREATE], stuck[ST_PLAY], *last_error ? "; last error: " : "",
             last_error, win_s, mbps, behind, pct(ff, connected, 0.5), pct(ff, connected, 0.99));
     printf("BENCH rtmp_load n=%d connected=%d failed=%d connect_err=%d closed=%d no_video=%d bytes=%llu "
            "win_s=%.3f win_bytes=%llu win_mbps=%.2f behind=%d ff_p50_ms=%.1f ff_p99_ms=%.1f fv_p50_ms=%.1f "
-           "fv_p99_ms=%.1f client_cpu_s=%.2f",
+           "fv_p99_ms=%.1f client_cpu_s=%.2f stuck_hs=%d stuck_cmd=%d stuck_play=%d",
            n, connected, n - connected, connect_err, closed_early, no_video, (unsigned long long)total_bytes, win_s,
            (unsigned long long)wb, mbps, behind, pct(ff, connected, 0.5), pct(ff, connected, 0.99),
-           pct(fv, connected, 0.5), pct(fv, connected, 0.99), cli_cpu1 - cli_cpu0);
+           pct(fv, connected, 0.5), pct(fv, connected, 0.99), cli_cpu1 - cli_cpu0,
+           stuck[ST_CONNECTING] + stuck[ST_HANDSHAKE], stuck[ST_CONNECT] + stuck[ST_CREATE], stuck[ST_PLAY]);
     if (npids)
-        printf(" srv_cpu_s=%.2f srv_rss0_kib=%ld srv_rss1_kib=%ld", srv_cpu1 - srv_cpu0, rss0, rss1);
+        printf(" srv_cpu_s=%.2f srv_rss0_kib=%ld srv_rss1_kib=%ld srv_anon0_kib=%ld srv_anon1_kib=%ld",
+               srv_cpu1 - srv_cpu0, rss0, rss1, anon0, anon1);
     printf("\n");
     fflush(stdout);
 
