@@ -62,7 +62,8 @@ enum { LC_CTL_EXIT_OK = 0, LC_CTL_EXIT_FAIL = 1, LC_CTL_EXIT_USAGE = 2 };
 typedef enum {
     LC_CTL_CELL_PLAIN,       /* numbers as integers, strings as is, missing "-" */
     LC_CTL_CELL_WORKER_ONLY, /* as PLAIN on rows whose "role" is "worker", else "-" */
-    LC_CTL_CELL_SECONDS      /* a number followed by "s" */
+    LC_CTL_CELL_SECONDS,     /* a number followed by "s" */
+    LC_CTL_CELL_SELF         /* as PLAIN, followed by "(self)" on rows whose "self" is true */
 } lc_ctl_cell_fmt_t;
 
 typedef struct {
@@ -84,7 +85,7 @@ struct lc_ctl_cmd_s {
     const char *path;      /* REST call below /rest-api/ */
     const char *help;
     lc_ctl_print_pt print;
-    const char *array_key; /* tables: the answer's array of row objects */
+    const char *array_key; /* tables: the answer's array of row objects, NULL: the answer is one */
     const lc_ctl_col_t *cols;
     size_t ncols;
 };
@@ -774,6 +775,15 @@ static char *ctl_col_text(const lc_ctl_col_t *c, yajl_val row)
             return s;
         }
         break;
+    case LC_CTL_CELL_SELF:
+        if (YAJL_IS_TRUE(ctl_json_get(row, "self"))) {
+            /* no space: a row keeps as many words as the header has */
+            char *text = ctl_cell_text(v, 0);
+            char *s = text ? ctl_strfmt("%s(self)", text) : NULL;
+            free(text);
+            return s;
+        }
+        break;
     case LC_CTL_CELL_PLAIN:
         break;
     }
@@ -824,14 +834,15 @@ static char **ctl_table_add_object(lc_ctl_table_t *t, yajl_val row)
 
 /*
  * The generic printer's core: one row per object of arr, cells by the
- * table's (title, key) columns. An element that is not an object is a bad answer.
+ * table's (title, key) columns. An element that is not an object is a bad
+ * answer; what names arr in that message (NULL: arr is the whole answer).
  */
 static int ctl_table_add_array(lc_ctl_table_t *t, yajl_val arr, const char *what, char **err)
 {
     for (size_t i = 0; i < arr->u.array.len; i++) {
         if (!YAJL_IS_OBJECT(arr->u.array.values[i]))
-            return ctl_fail(err, LC_CTL_ERR, "bad answer from server: element %zu of \"%s\" is not an object",
-                            i, what);
+            return ctl_fail(err, LC_CTL_ERR, "bad answer from server: element %zu of %s%s%s is not an object",
+                            i, what ? "\"" : "the answer", what ? what : "", what ? "\"" : "");
         if (!ctl_table_add_object(t, arr->u.array.values[i]))
             return ctl_oom(err);
     }
@@ -872,8 +883,14 @@ static void ctl_table_print(const lc_ctl_table_t *t, FILE *out)
 
 /* ---- commands ----------------------------------------------------------- */
 
+/* The command's array of rows: the answer's array_key member, or the answer itself. */
 static yajl_val ctl_answer_array(const lc_ctl_cmd_t *cmd, yajl_val tree, char **err)
 {
+    if (!cmd->array_key) {
+        if (!YAJL_IS_ARRAY(tree))
+            ctl_fail(err, LC_CTL_ERR, "bad answer from server: not a JSON array");
+        return YAJL_IS_ARRAY(tree) ? tree : NULL;
+    }
     yajl_val arr = ctl_json_get(tree, cmd->array_key);
     if (!YAJL_IS_ARRAY(arr))
         ctl_fail(err, LC_CTL_ERR, "bad answer from server: no \"%s\" array", cmd->array_key);
@@ -993,7 +1010,7 @@ static const lc_ctl_col_t lc_ctl_stream_cols[] = {
 };
 
 static const lc_ctl_col_t lc_ctl_node_cols[] = {
-    { "Ip", "ip", LC_CTL_CELL_PLAIN },
+    { "Ip", "ip", LC_CTL_CELL_SELF },
     { "Role", "role", LC_CTL_CELL_PLAIN },
     { "State", "state", LC_CTL_CELL_PLAIN },
 };
@@ -1017,10 +1034,10 @@ static const lc_ctl_cmd_t lc_ctl_cmds[] = {
       ctl_print_workers, LC_CTL_TABLE("processes", lc_ctl_worker_cols) },
     { "show", "streams", NULL, "stream/find_all", "published streams",
       ctl_print_table, LC_CTL_TABLE("streams", lc_ctl_stream_cols) },
-    { "show", "cdn-nodes", NULL, "cdn/show_nodes", "CDN members this node knows",
-      ctl_print_table, LC_CTL_TABLE("nodes", lc_ctl_node_cols) },
-    { "show", "cdn-routes", NULL, "cdn/show_routes", "CDN routes and their streams",
-      ctl_print_table, LC_CTL_TABLE("routes", lc_ctl_route_cols) },
+    { "show", "cdn-nodes", NULL, "cdn/show_nodes", "this node and the CDN nodes it knows",
+      ctl_print_table, LC_CTL_TABLE(NULL, lc_ctl_node_cols) },
+    { "show", "cdn-routes", NULL, "cdn/show_routes", "streams this node can pull, and their origin",
+      ctl_print_table, LC_CTL_TABLE(NULL, lc_ctl_route_cols) },
     { "show", "pushes", NULL, "push/find_all", "pushes to external RTMP URLs",
       ctl_print_table, LC_CTL_TABLE("pushes", lc_ctl_push_cols) },
     { "reload", NULL, NULL, "config/reload", "reload the configuration, as livecdn -s reload does",

@@ -4,8 +4,10 @@
  * is what is reported, nothing is cached here.
  */
 #include <event2/buffer.h>
+#include <stdlib.h>
 #include <time.h>
 
+#include "common/shm/cdn_table.h"
 #include "common/shm/stream_table.h"
 #include "control/control.h"
 
@@ -45,6 +47,58 @@ static void metrics_streams(struct evbuffer *b, lc_shm_t *shm)
             evbuffer_add_printf(b, "\"} %llu\n", v[k]);
         }
     }
+}
+
+/*
+ * The relay's CDN view and counters. Nodes and routes come from a heap
+ * snapshot (the table is about 1 MB) so they are counted under the arena
+ * lock; they read 0 while the CDN is off. -1 when out of memory.
+ */
+static int metrics_cdn(struct evbuffer *b, lc_shm_t *shm)
+{
+    lc_cdn_table_t *t = malloc(sizeof(*t));
+    if (!t)
+        return -1;
+    lc_cdn_snapshot(shm, t);
+    unsigned active = 0, passive = 0, routes = 0;
+    if (t->enabled) {
+        uint32_t n = t->nnodes < LC_CDN_NODES_MAX ? t->nnodes : LC_CDN_NODES_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            active += t->nodes[i].state == LC_CDN_NODE_ACTIVE;
+            passive += t->nodes[i].state == LC_CDN_NODE_PASSIVE;
+        }
+        active++; /* this node */
+        routes = t->nroutes < LC_CDN_ROUTES_MAX ? t->nroutes : LC_CDN_ROUTES_MAX;
+    }
+    evbuffer_add_printf(b, "# HELP livecdn_cdn_nodes CDN nodes by state, this node included (0 when the CDN is off).\n"
+                           "# TYPE livecdn_cdn_nodes gauge\n"
+                           "livecdn_cdn_nodes{state=\"active\"} %u\nlivecdn_cdn_nodes{state=\"passive\"} %u\n",
+                        active, passive);
+    evbuffer_add_printf(b, "# HELP livecdn_cdn_routes Streams this node can pull from another node.\n"
+                           "# TYPE livecdn_cdn_routes gauge\nlivecdn_cdn_routes %u\n", routes);
+    static const struct { const char *name, *type, *help; } one[] = {
+        { "pulls_active", "gauge", "Streams this node pulls from other nodes now." },
+        { "pulls_total", "counter", "Pulls from other nodes started." },
+        { "pulls_failed_total", "counter", "Pulls from other nodes that failed." },
+        { "serves_active", "gauge", "Pulls other nodes make from this one now." },
+    };
+    unsigned long long v[] = { t->pulls_active, t->pulls_total, t->pulls_failed, t->serves_active };
+    for (size_t k = 0; k < sizeof(one) / sizeof(one[0]); k++)
+        evbuffer_add_printf(b, "# HELP livecdn_cdn_%s %s\n# TYPE livecdn_cdn_%s %s\nlivecdn_cdn_%s %llu\n",
+                            one[k].name, one[k].help, one[k].name, one[k].type, one[k].name, v[k]);
+    evbuffer_add_printf(b, "# HELP livecdn_cdn_relayed_bytes_total Media bytes received over pulls (in) "
+                           "and sent to pulling nodes (out).\n"
+                           "# TYPE livecdn_cdn_relayed_bytes_total counter\n"
+                           "livecdn_cdn_relayed_bytes_total{direction=\"in\"} %llu\n"
+                           "livecdn_cdn_relayed_bytes_total{direction=\"out\"} %llu\n",
+                        (unsigned long long)t->bytes_relayed_in, (unsigned long long)t->bytes_relayed_out);
+    evbuffer_add_printf(b, "# HELP livecdn_cdn_messages_total CDN control messages received (in) and sent (out).\n"
+                           "# TYPE livecdn_cdn_messages_total counter\n"
+                           "livecdn_cdn_messages_total{direction=\"in\"} %llu\n"
+                           "livecdn_cdn_messages_total{direction=\"out\"} %llu\n",
+                        (unsigned long long)t->msgs_in, (unsigned long long)t->msgs_out);
+    free(t);
+    return 0;
 }
 
 void lc_metrics_handle(lc_control_t *ctl, struct evhttp_request *req)
@@ -102,6 +156,11 @@ void lc_metrics_handle(lc_control_t *ctl, struct evhttp_request *req)
         }
     }
     metrics_streams(b, shm);
+    if (metrics_cdn(b, shm) < 0) {
+        evbuffer_free(b);
+        lc_rest_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
     evhttp_send_reply(req, 200, "OK", b);

@@ -17,6 +17,7 @@
 #include "common/media/flv.h"
 
 #include "common/core/log.h"
+#include "common/shm/cdn_table.h"
 #include "common/shm/stream_table.h"
 #include "control/control.h"
 
@@ -302,9 +303,101 @@ static void stream_terminate(lc_control_t *ctl, struct evhttp_request *req)
     yajl_gen_free(g);
 }
 
+/* ---- cdn ---- */
+
+/* A role as the REST answer names it: "" while the relay has not learnt it. */
+static const char *cdn_role(int role)
+{
+    return role == LC_CDN_ROLE_ORIGIN || role == LC_CDN_ROLE_EDGE ? lc_cdn_role_name(role) : "";
+}
+
+/*
+ * A heap copy of the relay's view (the table is about 1 MB: never on the
+ * stack), with its counts clamped and its strings terminated so a torn or
+ * corrupt arena cannot walk us off the copy. NULL, with an answer sent, when
+ * out of memory or when the CDN is off. The caller frees.
+ */
+static lc_cdn_table_t *cdn_view(lc_control_t *ctl, struct evhttp_request *req)
+{
+    lc_cdn_table_t *t = malloc(sizeof(*t));
+    if (!t) {
+        lc_rest_error(req, 500, "Internal Server Error", "out of memory");
+        return NULL;
+    }
+    lc_cdn_snapshot(ctl->cycle->shm, t);
+    if (!t->enabled) {
+        free(t);
+        lc_rest_error(req, 404, "Not Found", "CDN is not enabled (cdn.enabled = false)");
+        return NULL;
+    }
+    if (t->nnodes > LC_CDN_NODES_MAX)
+        t->nnodes = LC_CDN_NODES_MAX;
+    if (t->nroutes > LC_CDN_ROUTES_MAX)
+        t->nroutes = LC_CDN_ROUTES_MAX;
+    t->self[LC_CDN_ADDR_MAX - 1] = '\0';
+    for (uint32_t i = 0; i < t->nnodes; i++)
+        t->nodes[i].addr[LC_CDN_ADDR_MAX - 1] = '\0';
+    for (uint32_t i = 0; i < t->nroutes; i++) {
+        t->routes[i].name[LC_STREAM_NAME_MAX - 1] = '\0';
+        t->routes[i].origin[LC_CDN_ADDR_MAX - 1] = '\0';
+    }
+    return t;
+}
+
+static void gen_node(yajl_gen g, const char *ip, int role, const char *state, int self)
+{
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "ip", ip);
+    gen_kv_str(g, "role", cdn_role(role));
+    gen_kv_str(g, "state", state);
+    gen_str(g, "self");
+    yajl_gen_bool(g, self);
+    yajl_gen_map_close(g);
+}
+
+/* [{"ip","role","state","self"}]: this node first (always ACTIVE), then the others. */
+static void cdn_show_nodes(lc_control_t *ctl, struct evhttp_request *req)
+{
+    lc_cdn_table_t *t = cdn_view(ctl, req);
+    if (!t)
+        return;
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_array_open(g);
+    gen_node(g, t->self, t->role, lc_cdn_node_state_name(LC_CDN_NODE_ACTIVE), 1);
+    for (uint32_t i = 0; i < t->nnodes; i++) {
+        const lc_cdn_node_t *n = &t->nodes[i];
+        if (n->state != LC_CDN_NODE_FREE)
+            gen_node(g, n->addr, n->role, lc_cdn_node_state_name(n->state), 0);
+    }
+    yajl_gen_array_close(g);
+    free(t);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+}
+
+/* [{"route": origin address, "stream"}]: the streams this node can pull. */
+static void cdn_show_routes(lc_control_t *ctl, struct evhttp_request *req)
+{
+    lc_cdn_table_t *t = cdn_view(ctl, req);
+    if (!t)
+        return;
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_array_open(g);
+    for (uint32_t i = 0; i < t->nroutes; i++) {
+        yajl_gen_map_open(g);
+        gen_kv_str(g, "route", t->routes[i].origin);
+        gen_kv_str(g, "stream", t->routes[i].name);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    free(t);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+}
+
 /* Paths of SPEC section 8 that belong to features not built yet. */
 static const char *not_yet[] = {
-    "cdn/show_nodes", "cdn/show_routes", "push/startup", "push/find_all", "push/terminate", "transcoding/set",
+    "push/startup", "push/find_all", "push/terminate", "transcoding/set",
 };
 
 void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *path)
@@ -323,7 +416,8 @@ void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *p
     }
     static const struct { const char *path; void (*fn)(lc_control_t *, struct evhttp_request *); } routes[] = {
         { "stream/find_all", stream_find_all }, { "stream/find", stream_find },
-        { "stream/terminate", stream_terminate },
+        { "stream/terminate", stream_terminate }, { "cdn/show_nodes", cdn_show_nodes },
+        { "cdn/show_routes", cdn_show_routes },
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(path, routes[i].path) == 0) {

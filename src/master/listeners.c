@@ -15,7 +15,14 @@
 
 static const char *wanted_addr(const lc_conf_t *conf, int kind)
 {
+    static char cdn[64];
     switch (kind) {
+    case LC_LISTEN_CDN:
+        /* every address: nodes reach this one at cdn.ip, which may be a NAT's */
+        if (!conf->cdn_enabled)
+            return "";
+        snprintf(cdn, sizeof(cdn), strchr(conf->cdn_ip, ':') ? "[::]:%lld" : "0.0.0.0:%lld", (long long)conf->cdn_port);
+        return cdn;
     case LC_LISTEN_SIGNALING: return conf->signaling_listen;
     case LC_LISTEN_HTTP: return conf->http_listen;
     case LC_LISTEN_RTMP: return conf->rtmp_listen;
@@ -25,7 +32,7 @@ static const char *wanted_addr(const lc_conf_t *conf, int kind)
 
 int lc_listeners_open(lc_cycle_t *cycle, const lc_cycle_t *old, char *err, size_t errlen)
 {
-    static const char *names[] = { "signaling.listen", "http.listen", "rtmp.listen" };
+    static const char *names[] = { "signaling.listen", "http.listen", "rtmp.listen", "cdn.port" };
 
     for (int k = 0; k < LC_LISTEN_KINDS; k++) {
         lc_listener_t *l = &cycle->listeners[k];

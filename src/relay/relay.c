@@ -1,45 +1,108 @@
 /*
- * relay.c: the relay process's loop. It will carry the CDN membership
- * protocol, edge-to-origin pulls and pushes to external RTMP URLs (later
- * issues); today it runs its loop, keeps its process-table row alive and
- * follows the master's signals like every other child.
+ * relay.c: the relay process's loop. With cdn.enabled it is this node's
+ * member of the CDN (cdn.h): it accepts other nodes on cdn.port, keeps the
+ * membership and routes, pulls streams for this node's players and serves
+ * this node's streams to others. Workers wake it through its eventfd when
+ * they ask for a pull and when a stream it serves has new frames.
+ *
+ *   TERM/INT  exit now          QUIT  say bye to the CDN, end pulls, exit
+ *   USR1      reopen the log
  */
 #include <event2/event.h>
+#include <event2/listener.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "common/core/cycle.h"
 #include "common/core/log.h"
+#include "common/shm/notify.h"
+#include "relay/cdn.h"
+
+typedef struct {
+    lc_cycle_t *cycle;
+    struct event_base *base;
+    lc_cdn_t *cdn;
+} lc_relay_t;
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-    struct event_base *base = arg;
+    lc_relay_t *r = arg;
     (void)what;
     if (sig == SIGUSR1) {
         lc_log_reopen();
         return;
     }
-    /* TERM and QUIT alike: the relay holds no session that needs draining yet */
-    event_base_loopbreak(base);
+    event_base_loopbreak(r->base);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    lc_relay_t *r = arg;
+    (void)fd;
+    (void)what;
+    lc_notify_ack(r->cycle->shm, r->cycle->slot);
+    if (r->cdn) {
+        lc_cdn_pull_check(r->cdn);
+        lc_cdn_serve_pump(r->cdn);
+    }
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+{
+    lc_relay_t *r = arg;
+    (void)l;
+    (void)len;
+    lc_cdn_accept(r->cdn, fd, sa);
 }
 
 int lc_relay_main(lc_cycle_t *cycle)
 {
-    struct event_base *base = event_base_new();
-    struct event *sigs[4];
+    lc_relay_t r = { .cycle = cycle };
+    struct event *sigs[4], *wake = NULL;
+    struct evconnlistener *listener = NULL;
     int signos[4] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1 };
+    int status = 1;
 
-    if (!base)
+    r.base = event_base_new();
+    if (!r.base)
         return 1;
     for (int i = 0; i < 4; i++) {
-        sigs[i] = evsignal_new(base, signos[i], on_signal, base);
+        sigs[i] = evsignal_new(r.base, signos[i], on_signal, &r);
         event_add(sigs[i], NULL);
     }
+    wake = event_new(r.base, lc_notify_fd(cycle->slot), EV_READ | EV_PERSIST, on_wake, &r);
+    lc_notify_ack(cycle->shm, cycle->slot); /* a previous occupant's wake-ups are not ours */
+    if (!wake || event_add(wake, NULL) < 0)
+        goto out;
+    int fd = cycle->listeners[LC_LISTEN_CDN].fd;
+    if (cycle->conf->cdn_enabled && fd >= 0) {
+        r.cdn = lc_cdn_start(cycle, r.base);
+        int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        listener = r.cdn && dup >= 0 ? evconnlistener_new(r.base, on_accept, &r, LEV_OPT_CLOSE_ON_FREE, -1, dup) : NULL;
+        if (!listener) {
+            if (dup >= 0)
+                close(dup);
+            lc_log_error("relay: cannot start the CDN on %s", cycle->listeners[LC_LISTEN_CDN].addr);
+            goto out;
+        }
+    }
     atomic_store(&lc_shm_proc(cycle->shm, cycle->slot)->state, LC_PROC_RUNNING);
-    lc_log_info("relay ready (cdn %s)", cycle->conf->cdn_enabled ? "enabled" : "disabled");
-    event_base_dispatch(base);
+    lc_log_info("relay ready (cdn %s)", r.cdn ? "enabled" : "disabled");
+    event_base_dispatch(r.base);
+    status = 0;
+out:
+    if (listener)
+        evconnlistener_free(listener);
+    if (r.cdn)
+        lc_cdn_stop(r.cdn);
+    if (wake)
+        event_free(wake);
     for (int i = 0; i < 4; i++)
         event_free(sigs[i]);
-    event_base_free(base);
+    /* bye messages and closes go out before we leave */
+    event_base_loop(r.base, EVLOOP_NONBLOCK);
+    event_base_free(r.base);
     lc_log_info("relay exiting");
-    return 0;
+    return status;
 }

@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/shm/cdn_table.h"
 #include "common/shm/notify.h"
 #include "common/shm/stream_table.h"
 
-enum { CONFIG_VIDEO = 0, CONFIG_AUDIO = 1, CONFIG_META = 2 };
 
 struct lc_pub {
     lc_worker_t *w;
@@ -41,6 +41,14 @@ struct lc_play {
     lc_play_t *prev, *next;
 };
 
+/* Protocol bytes of one frame of the current GOP, by the frame's end
+ * position in the ring: players catching up from the last keyframe send
+ * these instead of building their own copy of the whole GOP. */
+typedef struct {
+    uint64_t end;
+    lc_refbuf_t *rtmp;
+} lc_gop_frame_t;
+
 struct lc_fanout {
     lc_worker_t *w;
     uint32_t id, gen;
@@ -50,6 +58,8 @@ struct lc_fanout {
     size_t cap;
     lc_play_t *players;
     int nplayers;
+    lc_gop_frame_t *gop;     /* sorted by end */
+    size_t ngop, gop_alloc, gop_bytes;
     lc_fanout_t *prev, *next;
 };
 
@@ -100,30 +110,9 @@ int lc_core_publish(lc_worker_t *w, const char *name, const char *who, void (*on
 
 int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, const char **err)
 {
-    lc_frame_t fr = *f;
-    fr.stream_id = p->id;
-    if (fr.flags & (LC_FRAME_CONFIG | LC_FRAME_META)) {
-        unsigned slot = (fr.flags & LC_FRAME_META) ? CONFIG_META : fr.track == 0 ? CONFIG_VIDEO : CONFIG_AUDIO;
-        if (lc_ring_set_config(p->ring, slot, &fr, payload) < 0) {
-            *err = "codec configuration or metadata larger than 16 KiB";
-            return -1;
-        }
-    }
-    if (lc_ring_write(p->ring, &fr, payload) < 0) {
-        *err = "frame larger than half of media.ring_size";
+    if (lc_stream_write(p->w->cycle->shm, p->id, f, payload, err) < 0)
         return -1;
-    }
-    lc_shm_t *shm = p->w->cycle->shm;
-    atomic_fetch_add_explicit(&p->entry->bytes_in, fr.len, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->entry->frames_in, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&shm->ring_bytes, fr.len, memory_order_relaxed);
-    atomic_fetch_add_explicit(&shm->ring_frames, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&self(p->w)->bytes_in, fr.len, memory_order_relaxed);
-    if (fr.track == 0 && fr.codec)
-        atomic_store_explicit(&p->entry->vcodec, fr.codec, memory_order_relaxed);
-    else if (fr.track == 1 && fr.codec)
-        atomic_store_explicit(&p->entry->acodec, fr.codec, memory_order_relaxed);
-    lc_notify_wake_readers(shm, p->entry);
+    atomic_fetch_add_explicit(&self(p->w)->bytes_in, f->len, memory_order_relaxed);
     return 0;
 }
 
@@ -139,9 +128,55 @@ void lc_core_unpublish(lc_pub_t *p)
 
 /* ---- play ---- */
 
+static void gop_clear(lc_fanout_t *fo)
+{
+    for (size_t i = 0; i < fo->ngop; i++)
+        lc_refbuf_unref(fo->gop[i].rtmp);
+    fo->ngop = 0;
+    fo->gop_bytes = 0;
+}
+
+static lc_refbuf_t *gop_find(const lc_fanout_t *fo, uint64_t end)
+{
+    size_t lo = 0, hi = fo->ngop;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (fo->gop[mid].end < end)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < fo->ngop && fo->gop[lo].end == end ? fo->gop[lo].rtmp : NULL;
+}
+
+/* Keep a frame's bytes for later players; bounded by the ring's size,
+ * since frames older than that are gone from the ring anyway. */
+static void gop_keep(lc_fanout_t *fo, uint64_t end, lc_refbuf_t *rtmp)
+{
+    if (!rtmp || gop_find(fo, end) || fo->gop_bytes + rtmp->len > fo->ring->cap)
+        return;
+    if (fo->ngop == fo->gop_alloc) {
+        size_t n = fo->gop_alloc ? fo->gop_alloc * 2 : 64;
+        lc_gop_frame_t *g = realloc(fo->gop, n * sizeof(*g));
+        if (!g)
+            return;
+        fo->gop = g;
+        fo->gop_alloc = n;
+    }
+    size_t i = fo->ngop;
+    while (i > 0 && fo->gop[i - 1].end > end)
+        i--;
+    memmove(fo->gop + i + 1, fo->gop + i, (fo->ngop - i) * sizeof(*fo->gop));
+    fo->gop[i] = (lc_gop_frame_t){ end, lc_refbuf_ref(rtmp) };
+    fo->ngop++;
+    fo->gop_bytes += rtmp->len;
+}
+
 static void fanout_free(lc_fanout_t *fo)
 {
     lc_worker_t *w = fo->w;
+    gop_clear(fo);
+    free(fo->gop);
     lc_stream_unsubscribe(w->cycle->shm, fo->id, fo->gen, w->cycle->slot);
     LIST_DEL(w->core->fanouts, fo);
     free(fo->buf);
@@ -200,7 +235,7 @@ static void deliver(lc_play_t *pl, lc_shared_frame_t *sf)
 
 static void deliver_config(lc_play_t *pl, lc_fanout_t *fo)
 {
-    static const unsigned order[] = { CONFIG_META, CONFIG_VIDEO, CONFIG_AUDIO };
+    const unsigned *order = lc_stream_config_order;
     for (unsigned i = 0; i < 3; i++) {
         lc_shared_frame_t sf = { .payload = fo->buf };
         if (lc_ring_get_config(fo->ring, order[i], &sf.f, fo->buf, LC_RING_CONFIG_MAX) > 0) {
@@ -210,10 +245,53 @@ static void deliver_config(lc_play_t *pl, lc_fanout_t *fo)
     }
 }
 
+/* The relay of the running generation, which pulls for this node. */
+static int relay_slot(lc_shm_t *shm)
+{
+    uint32_t gen = atomic_load(&shm->generation);
+    for (int i = 0; i < LC_PROC_SLOTS; i++) {
+        lc_proc_t *p = lc_shm_proc(shm, i);
+        if (p->role == LC_ROLE_RELAY && p->generation == gen && atomic_load(&p->state) == LC_PROC_RUNNING)
+            return i;
+    }
+    return -1;
+}
+
+/* Not published here: if an origin of the CDN has it, make the entry the
+ * relay will pull into, so this player and every later one (any worker,
+ * any protocol) wait on the one pull. 0 with id/gen, or -ENOENT. */
+static int request_pull(lc_worker_t *w, const char *name, uint32_t *id, uint32_t *gen)
+{
+    lc_shm_t *shm = w->cycle->shm;
+    char origin[LC_CDN_ADDR_MAX];
+    int relay = relay_slot(shm);
+    if (relay < 0 || lc_cdn_route_find(shm, name, origin) < 0)
+        return -ENOENT;
+    int rc = lc_stream_publish(shm, name, relay, lc_shm_proc(shm, relay)->pid, id);
+    if (rc == -EEXIST) /* another worker asked first */
+        return lc_stream_find(shm, name, id, gen);
+    if (rc < 0)
+        return -ENOENT;
+    lc_stream_t *s = lc_shm_stream(shm, *id);
+    *gen = s->gen;
+    snprintf(s->publisher, sizeof(s->publisher), "cdn %.*s", (int)sizeof(s->publisher) - 5, origin);
+    atomic_store_explicit(&s->pulled, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&lc_shm_cdn(shm)->pull_requests, 1, memory_order_release);
+    lc_notify_wake(shm, relay);
+    return 0;
+}
+
+int lc_core_playable(lc_worker_t *w, const char *name)
+{
+    uint32_t id, gen;
+    char origin[LC_CDN_ADDR_MAX];
+    return lc_stream_find(w->cycle->shm, name, &id, &gen) == 0 || lc_cdn_route_find(w->cycle->shm, name, origin) == 0;
+}
+
 int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out)
 {
     uint32_t id, gen;
-    if (lc_stream_find(w->cycle->shm, name, &id, &gen) < 0)
+    if (lc_stream_find(w->cycle->shm, name, &id, &gen) < 0 && request_pull(w, name, &id, &gen) < 0)
         return -ENOENT;
     lc_fanout_t *fo = fanout_get(w, id, gen);
     if (!fo)
@@ -283,15 +361,23 @@ static int fanout_pump(lc_fanout_t *fo)
     while ((rc = lc_ring_read(fo->ring, &fo->cursor, &sf.f, fo->buf, fo->cap)) == LC_RING_OK) {
         sf.payload = fo->buf;
         sf.rtmp = NULL;
+        if (sf.f.flags & LC_FRAME_KEY)
+            gop_clear(fo);
         for (lc_play_t *pl = fo->players, *next; pl; pl = next) {
             next = pl->next;
             if (pl->live)
                 deliver(pl, &sf);
         }
+        gop_keep(fo, fo->cursor.pos, sf.rtmp);
         lc_refbuf_unref(sf.rtmp);
     }
     if (rc == LC_RING_ENDED) {
-        fanout_end(fo, "Stopped by publisher stop");
+        /* the owner leaves its reason in the entry before ending it */
+        lc_stream_t *e = lc_shm_stream(fo->w->cycle->shm, fo->id);
+        char why[sizeof(e->end_reason)];
+        snprintf(why, sizeof(why), "%s", e->gen == fo->gen && e->end_reason[0] ? e->end_reason
+                                                                                : "Stopped by publisher stop");
+        fanout_end(fo, why);
         return -1;
     }
     for (lc_play_t *pl = fo->players; pl; pl = pl->next) {
@@ -302,13 +388,19 @@ static int fanout_pump(lc_fanout_t *fo)
             if (rc != LC_RING_OK)
                 break;
             sf.payload = fo->buf;
-            sf.rtmp = NULL;
+            sf.rtmp = gop_find(fo, pl->cursor.pos);
+            if (sf.rtmp)
+                lc_refbuf_ref(sf.rtmp);
             deliver(pl, &sf);
+            gop_keep(fo, pl->cursor.pos, sf.rtmp);
             lc_refbuf_unref(sf.rtmp);
         }
         if (pl->cursor.pos == fo->cursor.pos)
             pl->live = 1;
     }
+    /* one write per player for everything this wake brought */
+    for (lc_play_t *pl = fo->players; pl; pl = pl->next)
+        pl->ops->flush(pl->ctx);
     return 0;
 }
 

@@ -42,6 +42,8 @@ typedef struct {
     void (*on_end)(void *ctx, const char *why);
     /* Is the player's output backed up? Then frames are skipped to the next keyframe. */
     int (*congested)(void *ctx);
+    /* After a batch of frames: write out what on_frame queued. Must not end the player. */
+    void (*flush)(void *ctx);
 } lc_player_ops_t;
 
 /* 0, or -EEXIST (name is live), -ENOSPC/-ENOBUFS (table or arena full), -EINVAL (bad name). */
@@ -51,7 +53,9 @@ int lc_core_publish(lc_worker_t *w, const char *name, const char *who, void (*on
 int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, const char **err);
 void lc_core_unpublish(lc_pub_t *p);
 
-/* 0, or -ENOENT (no such live stream). */
+/* 1 if `name` is published here or an origin of the CDN has it. */
+int lc_core_playable(lc_worker_t *w, const char *name);
+/* 0, or -ENOENT (no such live stream here or in the CDN). */
 int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out);
 void lc_core_stop(lc_play_t *p);
 

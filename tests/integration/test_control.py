@@ -16,7 +16,19 @@ from lcserver import CTL, Tests, free_port, wait_for  # noqa: E402
 
 TOKEN = "s3cret-Token_42"
 
-NOT_YET = ["cdn/show_nodes", "cdn/show_routes", "push/startup", "push/find_all", "push/terminate", "transcoding/set"]
+NOT_YET = ["push/startup", "push/find_all", "push/terminate", "transcoding/set"]
+CDN_PATHS = ["cdn/show_nodes", "cdn/show_routes"]
+CDN_OFF = "CDN is not enabled (cdn.enabled = false)"
+CDN_SERIES = [
+    ("livecdn_cdn_nodes", "gauge", [{("state", "active")}, {("state", "passive")}]),
+    ("livecdn_cdn_routes", "gauge", [set()]),
+    ("livecdn_cdn_pulls_active", "gauge", [set()]),
+    ("livecdn_cdn_pulls_total", "counter", [set()]),
+    ("livecdn_cdn_pulls_failed_total", "counter", [set()]),
+    ("livecdn_cdn_serves_active", "gauge", [set()]),
+    ("livecdn_cdn_relayed_bytes_total", "counter", [{("direction", "in")}, {("direction", "out")}]),
+    ("livecdn_cdn_messages_total", "counter", [{("direction", "in")}, {("direction", "out")}]),
+]
 
 
 # ---------------------------------------------------------------- helpers
@@ -179,6 +191,21 @@ def metrics_format(s):
             assert later[k] >= v, k
 
 
+def metrics_cdn_off(s):
+    status, body, _ = get(s, "/metrics")
+    assert status == 200, status
+    text = body.decode()
+    samples, types = parse_metrics(text)
+    for name, typ, label_sets in CDN_SERIES:
+        assert types.get(name) == typ, "%s: TYPE %r, want %r" % (name, types.get(name), typ)
+        assert "# HELP %s " % name in text, "no HELP for " + name
+        for labels in label_sets:
+            key = (name, frozenset(labels))
+            assert key in samples, "no sample %s%s" % (name, sorted(labels))
+            # the CDN is off in the harness's config: nothing is relayed
+            assert samples[key] == 0, (key, samples[key])
+
+
 # ---------------------------------------------------------------- static pages
 
 def static_index(s):
@@ -253,8 +280,15 @@ def rest_not_yet(s):
         assert path in err, "error for %s does not name it: %r" % (path, err)
 
 
+def rest_cdn_off(s):
+    for path in CDN_PATHS:
+        for body in (b"{}", b""):
+            err = json_error(*post(s, path, body=body), 404)
+            assert err == CDN_OFF, "%s: %r" % (path, err)
+
+
 def rest_get_is_405(s):
-    for path in ["worker/show", "config/reload"] + NOT_YET[:2]:
+    for path in ["worker/show", "config/reload"] + CDN_PATHS + NOT_YET[:1]:
         status, body, headers = get(s, "/rest-api/" + path)
         json_error(status, body, headers, 405)
     # nothing was reloaded by the GET
@@ -405,6 +439,14 @@ def ctl_show_streams_error(s):
     assert r.stdout == "", r.stdout
 
 
+def ctl_cdn_off(s):
+    for obj in ("cdn-nodes", "cdn-routes"):
+        r = ctl(s, "show", obj)
+        assert r.returncode == 1, (obj, r.returncode, r.stdout, r.stderr)
+        assert r.stderr == "livecdnctl: %s\n" % CDN_OFF, (obj, r.stderr)
+        assert r.stdout == "", (obj, r.stdout)
+
+
 def ctl_reload(s):
     assert s.rest("worker/show")["master"]["generation"] == 1
     r = ctl(s, "reload")
@@ -424,12 +466,14 @@ def ctl_no_server(s):
 with Tests() as t:
     s = t.server().start()
     t.case("GET /metrics: Prometheus text 0.0.4, every line parses, process counts", metrics_format, s)
+    t.case("GET /metrics: the livecdn_cdn_* series, 0 with the CDN off", metrics_cdn_off, s)
     t.case("static: / and /index.html serve the page as text/html; HEAD", static_index, s)
     t.case("static: a missing page is 404 JSON", static_missing, s)
     t.case("static: path traversal and NUL are 404, never a file outside root", static_traversal, s)
     t.case("REST worker/show: shape and types", rest_worker_show, s)
     t.case("REST unknown path: 404 {\"error\"}", rest_unknown_path, s)
     t.case("REST SPEC paths not built yet: 404 naming the path", rest_not_yet, s)
+    t.case("REST cdn/show_nodes, cdn/show_routes with the CDN off: 404 \"CDN is not enabled\"", rest_cdn_off, s)
     t.case("REST GET: 405 JSON", rest_get_is_405, s)
     t.case("REST PUT/DELETE/PATCH: an error answered in JSON", rest_other_methods_json, s)
     t.case("malformed HTTP (garbage, 20 KiB header, 2 MiB body...): 4xx or close, control keeps serving",
@@ -437,6 +481,7 @@ with Tests() as t:
     t.case("an idle and a half-sent request do not block REST", slow_and_idle_clients, s)
     skip_without_ctl("livecdnctl show workers: aligned table, a row per process", ctl_show_workers, s)
     skip_without_ctl("livecdnctl show streams (empty table); show cdn-nodes: exit 1 with the server's error", ctl_show_streams_error, s)
+    skip_without_ctl("livecdnctl show cdn-nodes, cdn-routes with the CDN off: exit 1, the server's error", ctl_cdn_off, s)
     skip_without_ctl("livecdnctl with no server: exit 1, cannot connect", ctl_no_server, s)
     skip_without_ctl("livecdnctl reload: configuration reloaded, generation 2", ctl_reload, s)
     t.case("http.token: none or wrong -> 401, right -> 200, pages public", rest_token, t)

@@ -5,6 +5,8 @@
  */
 #include "common/shm/shm.h"
 
+#include "common/shm/cdn_table.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,7 +17,7 @@
 lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
 {
     pthread_mutexattr_t ma;
-    uint64_t hdr, procs, streams;
+    uint64_t hdr, procs, streams, cdn = ALIGN64(sizeof(lc_cdn_table_t));
 
     ring_size &= ~(uint64_t)63;
     /* a ring is its header (config slots included, ~64 KiB) plus data: below
@@ -30,11 +32,11 @@ lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
      * size the header for the most rings that could fit at all */
     uint64_t max_rings = size / ring_size;
     hdr = ALIGN64(sizeof(lc_shm_t) + max_rings * sizeof(_Atomic uint32_t));
-    if (hdr + procs + streams + ring_size > size) {
+    if (hdr + procs + ALIGN64(streams) + cdn + ring_size > size) {
         errno = ENOSPC;
         return NULL;
     }
-    uint64_t rings = (size - hdr - procs - ALIGN64(streams)) / ring_size;
+    uint64_t rings = (size - hdr - procs - ALIGN64(streams) - cdn) / ring_size;
 
     void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
@@ -47,7 +49,8 @@ lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
     shm->streams_max = streams_max;
     shm->off_procs = hdr;
     shm->off_streams = hdr + procs;
-    shm->off_rings = ALIGN64(hdr + procs + streams);
+    shm->off_cdn = ALIGN64(hdr + procs + streams);
+    shm->off_rings = shm->off_cdn + cdn;
     shm->started_at = time(NULL);
 
     pthread_mutexattr_init(&ma);

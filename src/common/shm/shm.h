@@ -3,7 +3,8 @@
  * the first fork, inherited, never remapped, so a reload keeps it).
  *
  * Layout, all by offset from the arena start:
- *   lc_shm_t header | lc_proc_t procs[LC_PROC_SLOTS] | lc_stream_t streams[streams_max] | rings
+ *   lc_shm_t header | lc_proc_t procs[LC_PROC_SLOTS] | lc_stream_t streams[streams_max] |
+ *   lc_cdn_table_t (cdn_table.h) | rings
  * The header's robust, process-shared mutex guards allocation of stream
  * entries and rings (publish/unpublish, never per frame); if its holder dies
  * the next locker repairs it. Everything per frame is lock-free (ring.h).
@@ -66,6 +67,8 @@ typedef struct {
     _Atomic uint64_t frames_in;
     _Atomic uint32_t bitrate_kbps; /* over the last second, updated by the owner */
     _Atomic uint32_t terminate;    /* set by control: the owner ends the stream */
+    _Atomic uint32_t pulled;       /* 1: the relay pulls it from another node (a CDN stream) */
+    char end_reason[64];           /* set by the owner before it ends the stream; "" = publisher stop */
     _Atomic uint32_t players[LC_PROC_SLOTS]; /* players per process slot */
 } lc_stream_t;
 
@@ -76,7 +79,7 @@ typedef struct {
     uint64_t ring_size;
     uint32_t rings;
     uint32_t pad;
-    uint64_t off_procs, off_streams, off_rings;
+    uint64_t off_procs, off_streams, off_cdn, off_rings;
     int64_t started_at;
     pthread_mutex_t lock;
     _Atomic uint64_t ring_bytes;   /* payload bytes written into all rings */

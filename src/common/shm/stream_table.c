@@ -64,6 +64,8 @@ int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t own
     atomic_store_explicit(&s->frames_in, 0, memory_order_relaxed);
     atomic_store_explicit(&s->bitrate_kbps, 0, memory_order_relaxed);
     atomic_store_explicit(&s->terminate, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->pulled, 0, memory_order_relaxed);
+    s->end_reason[0] = '\0';
     memcpy(s->name, name, n + 1);
     /* pairs with the acquire load of state in lookups */
     atomic_store_explicit(&s->state, LC_STREAM_LIVE, memory_order_release);
@@ -168,5 +170,37 @@ int lc_stream_request_terminate(lc_shm_t *shm, const char *name)
     atomic_store_explicit(&s->terminate, 1, memory_order_release);
     if (s->owner_slot >= 0)
         lc_notify_wake(shm, s->owner_slot);
+    return 0;
+}
+
+enum { CONFIG_VIDEO = 0, CONFIG_AUDIO = 1, CONFIG_META = 2 };
+const unsigned lc_stream_config_order[3] = { CONFIG_META, CONFIG_VIDEO, CONFIG_AUDIO };
+
+int lc_stream_write(lc_shm_t *shm, uint32_t id, const lc_frame_t *f, const void *payload, const char **err)
+{
+    lc_stream_t *s = lc_shm_stream(shm, id);
+    lc_ring_t *ring = lc_shm_ring(shm, (uint32_t)s->ring);
+    lc_frame_t fr = *f;
+    fr.stream_id = id;
+    if (fr.flags & (LC_FRAME_CONFIG | LC_FRAME_META)) {
+        unsigned slot = (fr.flags & LC_FRAME_META) ? CONFIG_META : fr.track == 0 ? CONFIG_VIDEO : CONFIG_AUDIO;
+        if (lc_ring_set_config(ring, slot, &fr, payload) < 0) {
+            *err = "codec configuration or metadata larger than 16 KiB";
+            return -1;
+        }
+    }
+    if (lc_ring_write(ring, &fr, payload) < 0) {
+        *err = "frame larger than half of media.ring_size";
+        return -1;
+    }
+    atomic_fetch_add_explicit(&s->bytes_in, fr.len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->frames_in, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&shm->ring_bytes, fr.len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&shm->ring_frames, 1, memory_order_relaxed);
+    if (fr.track == 0 && fr.codec)
+        atomic_store_explicit(&s->vcodec, fr.codec, memory_order_relaxed);
+    else if (fr.track == 1 && fr.codec)
+        atomic_store_explicit(&s->acodec, fr.codec, memory_order_relaxed);
+    lc_notify_wake_readers(shm, s);
     return 0;
 }

@@ -31,6 +31,13 @@ void lc_stream_subscribe(lc_shm_t *shm, uint32_t id, int slot);
 void lc_stream_unsubscribe(lc_shm_t *shm, uint32_t id, uint32_t gen, int slot);
 /* Control: ask the owner of a live stream to end it (it is woken). -ENOENT if none. */
 int lc_stream_request_terminate(lc_shm_t *shm, const char *name);
+/* The owner writes one frame: config and metadata also go to the ring's
+ * side slots (the GOP cache's start), counters move, readers are woken.
+ * 0, or -1 with *err (frame too large). */
+int lc_stream_write(lc_shm_t *shm, uint32_t id, const lc_frame_t *f, const void *payload, const char **err);
+/* Side slots in the order a new reader needs them: metadata, video config, audio config. */
+extern const unsigned lc_stream_config_order[3];
+
 /* Number of live streams. */
 uint32_t lc_stream_count(lc_shm_t *shm);
 

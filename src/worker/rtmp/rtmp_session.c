@@ -46,6 +46,7 @@ struct lc_rtmp_session {
     char peer[64];
     int state;
     int closing;
+    int write_armed; /* output backed up: libevent writes when the socket is writable */
     lc_rtmp_chunk_reader_t *reader;
     uint32_t out_chunk;
     uint64_t bytes_in, acked;
@@ -106,6 +107,32 @@ static void on_close_event(struct bufferevent *bev, short what, void *arg)
     session_free(arg);
 }
 
+/* Write queued output now, from the loop's turn that queued it. Only when
+ * the socket does not take it all is the write event armed (and the write
+ * timeout with it): a player that keeps up costs one writev per wake and
+ * no epoll_ctl. Errors surface through the armed event, so this never
+ * frees the session under its caller. */
+static void session_flush(lc_rtmp_session_t *s)
+{
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    if (s->write_armed || evbuffer_get_length(out) == 0)
+        return;
+    /* on an error the bytes stay queued: the armed write meets it again and reports it */
+    (void)evbuffer_write(out, bufferevent_getfd(s->bev));
+    if (evbuffer_get_length(out) > 0) {
+        s->write_armed = 1;
+        bufferevent_enable(s->bev, EV_WRITE);
+    }
+}
+
+/* The socket took everything: back to direct writes. */
+static void on_written(struct bufferevent *bev, void *arg)
+{
+    lc_rtmp_session_t *s = arg;
+    s->write_armed = 0;
+    bufferevent_disable(bev, EV_WRITE);
+}
+
 /* Stop reading, let the peer read what we queued (bounded), then free. */
 static void close_after_flush(lc_rtmp_session_t *s)
 {
@@ -126,6 +153,8 @@ static void close_after_flush(lc_rtmp_session_t *s)
     bufferevent_set_timeouts(s->bev, NULL, &tv);
     if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
         session_free(s);
+    else
+        bufferevent_enable(s->bev, EV_WRITE);
 }
 
 /* ---- output ---- */
@@ -244,7 +273,12 @@ static void play_end(void *ctx, const char *why)
     close_after_flush(s);
 }
 
-static const lc_player_ops_t play_ops = { play_frame, play_end, play_congested };
+static void play_flush(void *ctx)
+{
+    session_flush(ctx);
+}
+
+static const lc_player_ops_t play_ops = { play_frame, play_end, play_congested, play_flush };
 
 /* ---- publishing ---- */
 
@@ -390,12 +424,11 @@ static int cmd_publish(lc_rtmp_session_t *s, const char *name)
 
 static int cmd_play(lc_rtmp_session_t *s, const char *name)
 {
-    uint32_t id, gen;
     if (s->pub || s->play || take_name(s, name) < 0) {
         send_status(s, "error", "NetStream.Play.Failed", "Bad stream name");
         return -1;
     }
-    if (lc_stream_find(s->w->cycle->shm, s->name, &id, &gen) < 0) {
+    if (!lc_core_playable(s->w, s->name)) {
         SLOG(s, LC_LOG_INFO, "play refused: stream not found");
         send_status(s, "error", "NetStream.Play.StreamNotFound", "Stream not found");
         return -1;
@@ -604,6 +637,7 @@ static void on_read(struct bufferevent *bev, void *arg)
         }
         evbuffer_drain(in, 1 + LC_RTMP_HANDSHAKE_SIZE);
         evbuffer_add(bufferevent_get_output(bev), out, sizeof(out));
+        session_flush(s);
         s->state = HS_C2;
     }
     if (s->state == HS_C2) {
@@ -617,6 +651,8 @@ static void on_read(struct bufferevent *bev, void *arg)
     }
     if (read_chunks(s) < 0)
         close_after_flush(s); /* may free s */
+    else
+        session_flush(s);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -661,8 +697,8 @@ void lc_rtmp_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct soc
         sessions->prev = s;
     sessions = s;
     lc_worker_session_opened(w);
-    bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
+    bufferevent_setcb(s->bev, on_read, on_written, on_event, s);
     struct timeval tv = { HANDSHAKE_TIMEOUT_S, 0 };
     bufferevent_set_timeouts(s->bev, &tv, NULL);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    bufferevent_enable(s->bev, EV_READ);
 }

@@ -1,0 +1,50 @@
+/*
+ * cdn_link.h: one WebSocket connection between two CDN nodes on cdn.port,
+ * as client (we connected) or server (they did). Carries the JSON control
+ * messages and the binary media frames of man/livecdn-cdn.7; knows nothing
+ * of what they mean.
+ *
+ * Ownership: the link frees itself. ops->on_close is called once when the
+ * link dies on its own (peer closed, error, timeout, protocol error) and the
+ * link is gone when it returns. lc_cdn_link_close() is the owner's way out:
+ * no callback follows, the bytes queued are flushed (bounded), then freed.
+ */
+#ifndef LC_CDN_LINK_H
+#define LC_CDN_LINK_H
+
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cdn/cdn_msg.h"
+
+typedef struct lc_cdn_link lc_cdn_link_t;
+
+typedef struct {
+    void (*on_open)(lc_cdn_link_t *l, void *ctx); /* client: the upgrade was answered; may be NULL */
+    void (*on_text)(lc_cdn_link_t *l, void *ctx, const char *text, size_t len);
+    void (*on_binary)(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t len);
+    void (*on_close)(lc_cdn_link_t *l, void *ctx, const char *why);
+} lc_cdn_link_ops_t;
+
+/* Connect to "ip:port" (numeric). NULL only on a local error; a refused
+ * connection arrives later as on_close. */
+lc_cdn_link_t *lc_cdn_link_connect(struct event_base *base, const char *addr, size_t max_message,
+                                   const lc_cdn_link_ops_t *ops, void *ctx);
+/* Serve an accepted connection (the HTTP upgrade first). */
+lc_cdn_link_t *lc_cdn_link_accept(struct event_base *base, int fd, const char *peer, size_t max_message,
+                                  const lc_cdn_link_ops_t *ops, void *ctx);
+void lc_cdn_link_set_owner(lc_cdn_link_t *l, const lc_cdn_link_ops_t *ops, void *ctx);
+
+int lc_cdn_link_send_msg(lc_cdn_link_t *l, const lc_cdn_msg_t *m);
+int lc_cdn_link_send_frame(lc_cdn_link_t *l, const lc_frame_t *f, const void *payload);
+/* Send ERROR with reason, then close. */
+void lc_cdn_link_fail(lc_cdn_link_t *l, const char *reason);
+void lc_cdn_link_close(lc_cdn_link_t *l);
+
+size_t lc_cdn_link_backlog(const lc_cdn_link_t *l); /* bytes queued, not yet sent */
+int lc_cdn_link_is_open(const lc_cdn_link_t *l);    /* upgraded and not closing */
+const char *lc_cdn_link_peer(const lc_cdn_link_t *l); /* "ip:port" of the TCP peer */
+uint64_t lc_cdn_link_id(const lc_cdn_link_t *l);
+
+#endif

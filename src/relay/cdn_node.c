@@ -1,0 +1,732 @@
+/*
+ * cdn_node.c: CDN membership (SPEC section 6, man/livecdn-cdn.7).
+ *
+ * Every node keeps a link to every other node it knows (a full mesh, as in
+ * the WCS CDN 2.0 design): no coordinator, and each node judges the others'
+ * liveness itself from what it hears. A link starts with HELLO both ways;
+ * then each side sends its STATE (the ACTIVE nodes it knows and the streams
+ * it distributes, under a serial) whenever that changes, and a KEEPALIVE
+ * naming the serial every keepalive_interval. A receiver holding another
+ * serial asks for the STATE again (RESYNC). So at rest a node sends one
+ * small message per peer per interval, and a join spreads in one round
+ * trip: whoever hears of a new node connects to it.
+ *
+ * A peer is ACTIVE while it is heard from, PASSIVE once it is silent for
+ * three intervals or its last link closed (its routes are withdrawn at
+ * once), removed after cdn.node_remove_timeout when that is set. This file
+ * writes the nodes and the routes into the arena (cdn_table.h).
+ */
+#include "relay/cdn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/core/log.h"
+#include "common/core/net.h"
+#include "common/shm/notify.h"
+#include "common/shm/stream_table.h"
+
+#define TICK_MS 250
+#define SILENT_INTERVALS 3
+#define BACKOFF_MIN_MS 250
+#define CTL_MAX_MESSAGE LC_CDN_MSG_MAX
+
+static const lc_cdn_link_ops_t peer_ops, seed_ops, fresh_ops;
+
+uint64_t lc_cdn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t backoff_max(const lc_cdn_t *c)
+{
+    int64_t ka = c->cycle->conf->cdn_keepalive_interval;
+    return (uint32_t)(ka > 5 ? 5000 : ka * 1000);
+}
+
+int lc_cdn_send(lc_cdn_t *c, lc_cdn_link_t *l, lc_cdn_msg_t *m)
+{
+    m->version = LC_CDN_PROTO_VERSION;
+    snprintf(m->node, sizeof(m->node), "%s", c->self);
+    if (!l || lc_cdn_link_send_msg(l, m) < 0)
+        return -1;
+    atomic_fetch_add_explicit(&c->table->msgs_out, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* ---- peers ---- */
+
+static lc_peer_t *peer_find(lc_cdn_t *c, const char *addr)
+{
+    for (lc_peer_t *p = c->peers; p; p = p->next)
+        if (strcmp(p->addr, addr) == 0)
+            return p;
+    return NULL;
+}
+
+static lc_peer_t *peer_add(lc_cdn_t *c, const char *addr)
+{
+    lc_peer_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    snprintf(p->addr, sizeof(p->addr), "%s", addr);
+    p->state = LC_CDN_NODE_PASSIVE;
+    p->since = time(NULL);
+    p->backoff = BACKOFF_MIN_MS;
+    p->next = c->peers;
+    c->peers = p;
+    lc_log_info("cdn: node %s joins the node list", addr);
+    return p;
+}
+
+static lc_cdn_link_t *peer_link(lc_peer_t *p)
+{
+    if (p->out && lc_cdn_link_is_open(p->out))
+        return p->out;
+    if (p->in && lc_cdn_link_is_open(p->in))
+        return p->in;
+    return NULL;
+}
+
+static void peer_set_state(lc_peer_t *p, int state, const char *why)
+{
+    if (p->state == state)
+        return;
+    p->state = state;
+    p->since = time(NULL);
+    if (state == LC_CDN_NODE_ACTIVE) {
+        lc_log_info("cdn: node %s is ACTIVE", p->addr);
+    } else {
+        lc_log_warn("cdn: node %s is PASSIVE: %s; its routes are withdrawn", p->addr, why);
+        p->have_state = 0;
+        free(p->streams);
+        p->streams = NULL;
+        p->nstreams = 0;
+    }
+}
+
+static void peer_close_links(lc_peer_t *p)
+{
+    if (p->out)
+        lc_cdn_link_close(p->out);
+    if (p->in)
+        lc_cdn_link_close(p->in);
+    p->out = p->in = NULL;
+}
+
+static void peer_free(lc_peer_t *p)
+{
+    peer_close_links(p);
+    free(p->streams);
+    free(p);
+}
+
+/* ---- our state ---- */
+
+static int valid_addr(const char *addr)
+{
+    lc_net_addr_t a;
+    const char *why;
+    return addr[0] && lc_net_parse_addr(addr, &a, &why) == 0 && lc_net_addr_port(&a) > 0;
+}
+
+/* The streams this node distributes: origins give their live streams, the
+ * ones they pulled marked fetched; edges give none. Caller frees. */
+static lc_cdn_stream_ref_t *own_streams(lc_cdn_t *c, size_t *n)
+{
+    lc_shm_t *shm = c->cycle->shm;
+    *n = 0;
+    if (c->role != LC_CDN_ROLE_ORIGIN)
+        return NULL;
+    lc_cdn_stream_ref_t *v = NULL;
+    size_t alloc = 0;
+    for (uint32_t i = 0; i < shm->streams_max && *n < LC_CDN_LIST_MAX; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        if (atomic_load_explicit(&s->state, memory_order_acquire) != LC_STREAM_LIVE)
+            continue;
+        if (*n == alloc) {
+            alloc = alloc ? alloc * 2 : 16;
+            lc_cdn_stream_ref_t *nv = realloc(v, alloc * sizeof(*v));
+            if (!nv)
+                break;
+            v = nv;
+        }
+        snprintf(v[*n].name, sizeof(v[*n].name), "%s", s->name);
+        v[*n].fetched = atomic_load_explicit(&s->pulled, memory_order_relaxed) != 0;
+        (*n)++;
+    }
+    return v;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The state is order-free: hash the elements and add the hashes. */
+static uint64_t state_hash(lc_cdn_t *c, const lc_cdn_stream_ref_t *v, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += fnv(fnv(14695981039346656037ull, v[i].name, strlen(v[i].name)), &v[i].fetched, sizeof(int));
+    for (lc_peer_t *p = c->peers; p; p = p->next)
+        if (p->state == LC_CDN_NODE_ACTIVE && p->role)
+            sum += fnv(fnv(7, p->addr, strlen(p->addr)), &p->role, sizeof(int));
+    return sum;
+}
+
+static int send_state(lc_cdn_t *c, lc_cdn_link_t *l)
+{
+    lc_cdn_msg_t m = { .type = LC_CDN_STATE, .role = c->role, .serial = c->serial };
+    size_t nn = 0;
+    for (lc_peer_t *p = c->peers; p; p = p->next)
+        nn++;
+    m.nodes = calloc(nn ? nn : 1, sizeof(*m.nodes));
+    m.streams = own_streams(c, &m.nstreams);
+    if (!m.nodes) {
+        free(m.streams);
+        return -1;
+    }
+    /* only nodes we hear from: a dead node is not brought back by gossip */
+    for (lc_peer_t *p = c->peers; p; p = p->next) {
+        if (p->state != LC_CDN_NODE_ACTIVE || !p->role)
+            continue;
+        snprintf(m.nodes[m.nnodes].addr, sizeof(m.nodes[m.nnodes].addr), "%s", p->addr);
+        m.nodes[m.nnodes++].role = p->role;
+    }
+    int rc = lc_cdn_send(c, l, &m);
+    free(m.nodes);
+    free(m.streams);
+    return rc;
+}
+
+static void send_hello(lc_cdn_t *c, lc_cdn_link_t *l)
+{
+    lc_cdn_msg_t m = { .type = LC_CDN_HELLO, .role = c->role };
+    lc_cdn_send(c, l, &m);
+}
+
+/* ---- routes: which origin each stream is pulled from ---- */
+
+typedef struct {
+    const char *name;
+    const lc_peer_t *origin;
+    int fetched;
+} route_pick_t;
+
+static int pick_cmp(const void *a, const void *b)
+{
+    const route_pick_t *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    if (r)
+        return r;
+    /* an origin that has the stream from its publisher beats one that fetched it */
+    if (x->fetched != y->fetched)
+        return x->fetched - y->fetched;
+    return strcmp(x->origin->addr, y->origin->addr);
+}
+
+static void publish_view(lc_cdn_t *c)
+{
+    lc_shm_t *shm = c->cycle->shm;
+    lc_cdn_table_t *t = c->table;
+    size_t n = 0;
+    for (lc_peer_t *p = c->peers; p; p = p->next)
+        if (p->state == LC_CDN_NODE_ACTIVE && p->role == LC_CDN_ROLE_ORIGIN)
+            n += p->nstreams;
+    route_pick_t *v = calloc(n ? n : 1, sizeof(*v));
+    if (!v)
+        return;
+    n = 0;
+    for (lc_peer_t *p = c->peers; p; p = p->next) {
+        if (p->state != LC_CDN_NODE_ACTIVE || p->role != LC_CDN_ROLE_ORIGIN)
+            continue;
+        for (size_t i = 0; i < p->nstreams; i++)
+            v[n++] = (route_pick_t){ p->streams[i].name, p, p->streams[i].fetched };
+    }
+    qsort(v, n, sizeof(*v), pick_cmp);
+
+    lc_shm_lock(shm);
+    t->nnodes = 0;
+    for (lc_peer_t *p = c->peers; p && t->nnodes < LC_CDN_NODES_MAX; p = p->next) {
+        lc_cdn_node_t *d = &t->nodes[t->nnodes++];
+        d->state = p->state;
+        d->role = p->role;
+        d->since = p->since;
+        snprintf(d->addr, sizeof(d->addr), "%s", p->addr);
+    }
+    t->nroutes = 0;
+    for (size_t i = 0; i < n && t->nroutes < LC_CDN_ROUTES_MAX; i++) {
+        if (i > 0 && strcmp(v[i].name, v[i - 1].name) == 0) {
+            if (!v[i].fetched && !v[i - 1].fetched && (i < 2 || strcmp(v[i].name, v[i - 2].name) != 0))
+                lc_log_warn("cdn: stream \"%s\" is published on two origins, %s and %s; this node pulls it from %s",
+                            v[i].name, v[i - 1].origin->addr, v[i].origin->addr, v[i - 1].origin->addr);
+            continue;
+        }
+        lc_cdn_route_t *r = &t->routes[t->nroutes++];
+        snprintf(r->name, sizeof(r->name), "%s", v[i].name);
+        snprintf(r->origin, sizeof(r->origin), "%s", v[i].origin->addr);
+    }
+    lc_shm_unlock(shm);
+    free(v);
+}
+
+/* ---- messages from peers ---- */
+
+static int check_version(lc_cdn_link_t *l, const lc_cdn_msg_t *m)
+{
+    if (m->version == LC_CDN_PROTO_VERSION)
+        return 0;
+    char why[160];
+    snprintf(why, sizeof(why), "CDN protocol version %d is not this node's version %d", m->version,
+             LC_CDN_PROTO_VERSION);
+    lc_log_warn("cdn: %s (%s) refused: %s", m->node[0] ? m->node : "a node", lc_cdn_link_peer(l), why);
+    lc_cdn_link_fail(l, why);
+    return -1;
+}
+
+/* A HELLO's node must be a literal ip:port, not ours, and from the address
+ * the connection comes from (a node may not speak for another). */
+static int check_identity(lc_cdn_t *c, lc_cdn_link_t *l, const lc_cdn_msg_t *m, int inbound)
+{
+    const char *why = NULL;
+    char ip[LC_CDN_ADDR_MAX], from[LC_CDN_ADDR_MAX];
+    if (!valid_addr(m->node))
+        why = "its node address is not ip:port";
+    else if (strcmp(m->node, c->self) == 0)
+        why = "it claims this node's own address";
+    else if (m->role != LC_CDN_ROLE_ORIGIN && m->role != LC_CDN_ROLE_EDGE)
+        why = "it has no role";
+    if (!why && inbound) {
+        snprintf(ip, sizeof(ip), "%s", m->node);
+        snprintf(from, sizeof(from), "%s", lc_cdn_link_peer(l));
+        *strrchr(ip, ':') = '\0';
+        char *colon = strrchr(from, ':');
+        if (colon)
+            *colon = '\0';
+        if (strcmp(ip, from) != 0)
+            why = "it claims an address that is not the one it connects from";
+    }
+    if (!why)
+        return 0;
+    lc_log_warn("cdn: node \"%s\" (%s) refused: %s", m->node, lc_cdn_link_peer(l), why);
+    lc_cdn_link_fail(l, why);
+    return -1;
+}
+
+static void heard(lc_peer_t *p)
+{
+    p->last_heard = lc_cdn_now_ms();
+    p->backoff = BACKOFF_MIN_MS;
+    peer_set_state(p, LC_CDN_NODE_ACTIVE, "");
+}
+
+static void on_state(lc_cdn_t *c, lc_peer_t *p, lc_cdn_msg_t *m)
+{
+    p->role = m->role;
+    p->serial = m->serial;
+    p->have_state = 1;
+    free(p->streams);
+    p->streams = m->streams; /* taken over */
+    p->nstreams = m->role == LC_CDN_ROLE_ORIGIN ? m->nstreams : 0;
+    m->streams = NULL;
+    m->nstreams = 0;
+    for (size_t i = 0; i < m->nnodes; i++) {
+        const char *a = m->nodes[i].addr;
+        if (strcmp(a, c->self) != 0 && valid_addr(a) && !peer_find(c, a)) {
+            lc_peer_t *np = peer_add(c, a);
+            if (np)
+                np->role = m->nodes[i].role;
+        }
+    }
+    publish_view(c);
+}
+
+static void peer_message(lc_cdn_t *c, lc_peer_t *p, lc_cdn_link_t *l, lc_cdn_msg_t *m)
+{
+    if (check_version(l, m) < 0)
+        return;
+    heard(p);
+    switch (m->type) {
+    case LC_CDN_STATE:
+        on_state(c, p, m);
+        break;
+    case LC_CDN_KEEPALIVE:
+        if (!p->have_state || m->serial != p->serial) {
+            lc_cdn_msg_t r = { .type = LC_CDN_RESYNC };
+            lc_cdn_send(c, l, &r);
+        }
+        break;
+    case LC_CDN_RESYNC:
+        send_state(c, l);
+        break;
+    case LC_CDN_BYE:
+        peer_close_links(p);
+        peer_set_state(p, LC_CDN_NODE_PASSIVE, "it said bye");
+        p->next_try = lc_cdn_now_ms() + backoff_max(c);
+        publish_view(c);
+        break;
+    case LC_CDN_ERROR:
+        lc_log_warn("cdn: node %s reports an error and closes the link: %s", p->addr, m->reason);
+        break;
+    case LC_CDN_HELLO:
+        p->role = m->role;
+        break;
+    default:
+        lc_log_warn("cdn: node %s sent a %d message on a control link: closed", p->addr, m->type);
+        lc_cdn_link_fail(l, "unexpected message on a control link");
+        break;
+    }
+}
+
+static int parse(lc_cdn_t *c, lc_cdn_link_t *l, const char *text, size_t len, lc_cdn_msg_t *m)
+{
+    char err[256];
+    atomic_fetch_add_explicit(&c->table->msgs_in, 1, memory_order_relaxed);
+    if (lc_cdn_msg_parse(text, len, m, err, sizeof(err)) == 0)
+        return 0;
+    lc_log_warn("cdn: bad message from %s: %s", lc_cdn_link_peer(l), err);
+    lc_cdn_link_fail(l, err);
+    return -1;
+}
+
+static lc_cdn_t *the_cdn; /* links carry peers as their context; peers need the cdn */
+
+static void peer_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
+{
+    lc_cdn_msg_t m;
+    if (parse(the_cdn, l, text, len, &m) < 0)
+        return;
+    peer_message(the_cdn, ctx, l, &m);
+    lc_cdn_msg_free(&m);
+}
+
+static void no_binary(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t len)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    lc_log_warn("cdn: %s sent media on a control link: closed", lc_cdn_link_peer(l));
+    lc_cdn_link_fail(l, "media on a control link");
+}
+
+static void peer_closed(lc_cdn_link_t *l, void *ctx, const char *why)
+{
+    lc_cdn_t *c = the_cdn;
+    lc_peer_t *p = ctx;
+    if (p->out == l)
+        p->out = NULL;
+    if (p->in == l)
+        p->in = NULL;
+    lc_log_info("cdn: link to %s closed: %s", p->addr, why);
+    if (!p->out && !p->in) {
+        peer_set_state(p, LC_CDN_NODE_PASSIVE, why);
+        p->next_try = lc_cdn_now_ms() + p->backoff;
+        publish_view(c);
+    }
+}
+
+static void peer_open(lc_cdn_link_t *l, void *ctx)
+{
+    (void)ctx;
+    send_hello(the_cdn, l);
+    send_state(the_cdn, l);
+}
+
+static const lc_cdn_link_ops_t peer_ops = { peer_open, peer_text, no_binary, peer_closed };
+
+/* A link said HELLO: it belongs to that peer from now on. */
+static void adopt(lc_cdn_t *c, lc_cdn_link_t *l, lc_cdn_msg_t *m, int inbound)
+{
+    if (check_version(l, m) < 0 || check_identity(c, l, m, inbound) < 0)
+        return;
+    lc_peer_t *p = peer_find(c, m->node);
+    if (!p && !(p = peer_add(c, m->node))) {
+        lc_cdn_link_close(l);
+        return;
+    }
+    lc_cdn_link_t **slot = inbound ? &p->in : &p->out;
+    if (*slot && *slot != l)
+        lc_cdn_link_close(*slot); /* it reconnected: the old link is dead */
+    *slot = l;
+    lc_cdn_link_set_owner(l, &peer_ops, p);
+    p->role = m->role;
+    heard(p);
+    if (inbound) {
+        send_hello(c, l);
+        send_state(c, l);
+    }
+    publish_view(c);
+}
+
+/* Inbound link, first message: HELLO (a node) or PULL (media). */
+static void fresh_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
+{
+    lc_cdn_t *c = ctx;
+    lc_cdn_msg_t m;
+    if (parse(c, l, text, len, &m) < 0)
+        return;
+    if (m.type == LC_CDN_HELLO)
+        adopt(c, l, &m, 1);
+    else if (m.type == LC_CDN_PULL && check_version(l, &m) == 0)
+        lc_cdn_serve_start(c, l, &m);
+    else if (m.type != LC_CDN_PULL) {
+        lc_log_warn("cdn: %s began with a message other than hello or pull: closed", lc_cdn_link_peer(l));
+        lc_cdn_link_fail(l, "a link begins with hello or pull");
+    }
+    lc_cdn_msg_free(&m);
+}
+
+static void fresh_closed(lc_cdn_link_t *l, void *ctx, const char *why)
+{
+    (void)ctx;
+    lc_log_info("cdn: connection from %s closed before hello: %s", lc_cdn_link_peer(l), why);
+}
+
+static const lc_cdn_link_ops_t fresh_ops = { NULL, fresh_text, no_binary, fresh_closed };
+
+/* The seed (point_of_entry) link: its first answer names the node. */
+static void seed_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
+{
+    lc_cdn_t *c = ctx;
+    lc_cdn_msg_t m;
+    c->seed_link = NULL;
+    if (parse(c, l, text, len, &m) < 0)
+        return;
+    if (m.type == LC_CDN_HELLO) {
+        lc_peer_t *p = peer_find(c, m.node);
+        if (p && p->out && p->out != l)
+            lc_cdn_link_close(l); /* we already have a link to it */
+        else
+            adopt(c, l, &m, 0);
+    } else {
+        lc_log_warn("cdn: point of entry %s answered with a message other than hello: closed", c->seed);
+        lc_cdn_link_fail(l, "expected hello");
+    }
+    lc_cdn_msg_free(&m);
+}
+
+static void seed_closed(lc_cdn_link_t *l, void *ctx, const char *why)
+{
+    lc_cdn_t *c = ctx;
+    (void)l;
+    c->seed_link = NULL;
+    c->seed_backoff = c->seed_backoff ? c->seed_backoff * 2 : BACKOFF_MIN_MS;
+    if (c->seed_backoff > backoff_max(c))
+        c->seed_backoff = backoff_max(c);
+    c->seed_next_try = lc_cdn_now_ms() + c->seed_backoff;
+    lc_log_info("cdn: point of entry %s not reachable (%s); retrying in %u ms, meanwhile waiting to be contacted",
+                c->seed, why, c->seed_backoff);
+}
+
+static const lc_cdn_link_ops_t seed_ops = { peer_open, seed_text, no_binary, seed_closed };
+
+void lc_cdn_accept(lc_cdn_t *c, int fd, const struct sockaddr *sa)
+{
+    char peer[LC_CDN_ADDR_MAX];
+    lc_net_addr_str(sa, peer, sizeof(peer));
+    const lc_conf_list_t *allow = &c->cycle->conf->cdn_allow;
+    int ok = allow->n == 0;
+    for (size_t i = 0; !ok && i < allow->n; i++)
+        ok = lc_net_cidr_match(allow->v[i], sa) == 1;
+    if (!ok || c->stopping) {
+        if (!ok)
+            lc_log_warn("cdn: connection from %s refused: not in cdn.allow", peer);
+        evutil_closesocket(fd);
+        return;
+    }
+    if (!lc_cdn_link_accept(c->base, fd, peer, LC_CDN_MSG_MAX + lc_ring_max_frame(lc_shm_ring(c->cycle->shm, 0)),
+                            &fresh_ops, c))
+        evutil_closesocket(fd);
+}
+
+/* ---- the clock ---- */
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+    lc_cdn_t *c = arg;
+    uint64_t now = lc_cdn_now_ms();
+    const lc_conf_t *conf = c->cycle->conf;
+    uint64_t interval = (uint64_t)conf->cdn_keepalive_interval * 1000;
+    int changed = 0;
+    (void)fd;
+    (void)what;
+
+    for (lc_peer_t **pp = &c->peers, *p; (p = *pp);) {
+        if (p->state == LC_CDN_NODE_ACTIVE && now - p->last_heard > SILENT_INTERVALS * interval) {
+            peer_close_links(p);
+            peer_set_state(p, LC_CDN_NODE_PASSIVE, "silent for three keepalive intervals");
+            p->next_try = now;
+            changed = 1;
+        }
+        if (p->state == LC_CDN_NODE_PASSIVE && conf->cdn_node_remove_timeout > 0 &&
+            time(NULL) - p->since >= conf->cdn_node_remove_timeout) {
+            lc_log_info("cdn: node %s removed: PASSIVE for %lld s", p->addr, (long long)conf->cdn_node_remove_timeout);
+            *pp = p->next;
+            peer_free(p);
+            changed = 1;
+            continue;
+        }
+        if (!p->out && !p->in && now >= p->next_try) {
+            p->out = lc_cdn_link_connect(c->base, p->addr, CTL_MAX_MESSAGE, &peer_ops, p);
+            p->backoff = p->backoff * 2 > backoff_max(c) ? backoff_max(c) : p->backoff * 2;
+            p->next_try = now + p->backoff;
+        }
+        pp = &p->next;
+    }
+    if (c->seed[0] && !c->seed_link && now >= c->seed_next_try) {
+        lc_peer_t *p = peer_find(c, c->seed);
+        if (!p || p->state != LC_CDN_NODE_ACTIVE)
+            c->seed_link = lc_cdn_link_connect(c->base, c->seed, CTL_MAX_MESSAGE, &seed_ops, c);
+        c->seed_next_try = now + BACKOFF_MIN_MS;
+    }
+
+    /* our own state: local streams come and go without telling us */
+    size_t n;
+    lc_cdn_stream_ref_t *own = own_streams(c, &n);
+    uint64_t h = state_hash(c, own, n);
+    free(own);
+    if (h != c->state_hash) {
+        c->state_hash = h;
+        c->serial++;
+        for (lc_peer_t *p = c->peers; p; p = p->next)
+            send_state(c, peer_link(p));
+    } else if (now - c->last_keepalive >= interval) {
+        c->last_keepalive = now;
+        for (lc_peer_t *p = c->peers; p; p = p->next) {
+            lc_cdn_msg_t m = { .type = LC_CDN_KEEPALIVE, .serial = c->serial };
+            lc_cdn_send(c, peer_link(p), &m);
+        }
+    }
+    if (changed)
+        publish_view(c);
+    lc_cdn_pull_check(c);
+    lc_cdn_serve_pump(c);
+}
+
+/* ---- start and stop ---- */
+
+/* cdn.ip, or the first non-loopback IPv4 address, or 127.0.0.1. */
+static void own_ip(const lc_conf_t *conf, char *out, size_t len)
+{
+    struct ifaddrs *ifs;
+    snprintf(out, len, "%s", conf->cdn_ip[0] ? conf->cdn_ip : "127.0.0.1");
+    if (conf->cdn_ip[0] || getifaddrs(&ifs) < 0)
+        return;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
+        if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127)
+            continue;
+        inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)len);
+        break;
+    }
+    freeifaddrs(ifs);
+}
+
+/* "host" or "host:port" into "ip:port"; names resolved when nodes_resolve_ip. */
+static int seed_addr(const lc_conf_t *conf, char *out, size_t len)
+{
+    char host[LC_CDN_ADDR_MAX], port[16];
+    const char *e = conf->cdn_point_of_entry;
+    const char *colon = strrchr(e, ':');
+    int bracket = e[0] == '[';
+    snprintf(port, sizeof(port), "%lld", (long long)conf->cdn_port);
+    if (colon && (!bracket || colon[-1] == ']') && (bracket || strchr(e, ':') == colon)) {
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - e), e);
+        snprintf(port, sizeof(port), "%s", colon + 1);
+    } else {
+        snprintf(host, sizeof(host), "%s", e);
+    }
+    if (bracket) {
+        memmove(host, host + 1, strlen(host));
+        host[strcspn(host, "]")] = '\0';
+    }
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+    hints.ai_flags = conf->cdn_nodes_resolve_ip ? 0 : AI_NUMERICHOST;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    lc_net_addr_str(res->ai_addr, out, len);
+    freeaddrinfo(res);
+    return 0;
+}
+
+lc_cdn_t *lc_cdn_start(lc_cycle_t *cycle, struct event_base *base)
+{
+    const lc_conf_t *conf = cycle->conf;
+    lc_cdn_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    char ip[LC_CDN_ADDR_MAX];
+    c->cycle = cycle;
+    c->base = base;
+    c->table = lc_shm_cdn(cycle->shm);
+    c->role = strcmp(conf->cdn_role, "origin") == 0 ? LC_CDN_ROLE_ORIGIN : LC_CDN_ROLE_EDGE;
+    own_ip(conf, ip, sizeof(ip));
+    snprintf(c->self, sizeof(c->self), strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip, (long long)conf->cdn_port);
+    c->cap = lc_ring_max_frame(lc_shm_ring(cycle->shm, 0));
+    c->buf = malloc(c->cap > LC_RING_CONFIG_MAX ? c->cap : LC_RING_CONFIG_MAX);
+    c->tick = event_new(base, -1, EV_PERSIST, tick, c);
+    struct timeval tv = { 0, TICK_MS * 1000 };
+    if (!c->buf || !c->tick || event_add(c->tick, &tv) < 0) {
+        free(c->buf);
+        if (c->tick)
+            event_free(c->tick);
+        free(c);
+        return NULL;
+    }
+    if (conf->cdn_point_of_entry[0] && seed_addr(conf, c->seed, sizeof(c->seed)) < 0)
+        lc_log_error("cdn: cdn.point_of_entry \"%s\" does not resolve; waiting to be contacted",
+                     conf->cdn_point_of_entry);
+    if (strcmp(c->seed, c->self) == 0)
+        c->seed[0] = '\0'; /* the entry point itself */
+    lc_cdn_table_t *t = c->table;
+    lc_shm_lock(cycle->shm);
+    t->enabled = 1;
+    t->role = c->role;
+    snprintf(t->self, sizeof(t->self), "%s", c->self);
+    t->nnodes = t->nroutes = 0;
+    lc_shm_unlock(cycle->shm);
+    c->pull_requests_seen = atomic_load(&t->pull_requests);
+    the_cdn = c;
+    lc_log_info("cdn: node %s (%s) starts%s%s", c->self, lc_cdn_role_name(c->role),
+                c->seed[0] ? ", point of entry " : ", waiting to be contacted", c->seed);
+    return c;
+}
+
+void lc_cdn_stop(lc_cdn_t *c)
+{
+    c->stopping = 1;
+    for (lc_peer_t *p = c->peers; p; p = p->next) {
+        lc_cdn_msg_t m = { .type = LC_CDN_BYE };
+        lc_cdn_send(c, peer_link(p), &m);
+    }
+    lc_cdn_pull_stop_all(c);
+    lc_cdn_serve_stop_all(c);
+    while (c->peers) {
+        lc_peer_t *p = c->peers;
+        c->peers = p->next;
+        peer_free(p);
+    }
+    if (c->seed_link)
+        lc_cdn_link_close(c->seed_link);
+    lc_shm_lock(c->cycle->shm);
+    c->table->nnodes = c->table->nroutes = 0;
+    lc_shm_unlock(c->cycle->shm);
+    event_free(c->tick);
+    free(c->buf);
+    free(c);
+    the_cdn = NULL;
+}
