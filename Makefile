@@ -133,6 +133,8 @@ install: all
 	install -m 644 man/livecdnctl.1 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 man/livecdn.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 644 man/livecdn.8 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 644 man/livecdn-cdn.7 $(DESTDIR)$(PREFIX)/share/man/man7
 
 clean:
 	rm -rf build/obj build/san build/unit build/fuzz build/bench build/flavour.* bin

@@ -110,8 +110,10 @@ static void warn_unbuilt(const lc_conf_t *conf)
         lc_log_warn("signaling.tls_listen is not supported in this version: wss:// is off");
     if (conf->http_tls_listen[0])
         lc_log_warn("http.tls_listen is not supported in this version: https:// is off");
-    if (conf->cdn_enabled)
-        lc_log_warn("cdn.enabled is set, but this version has no CDN yet: the node runs alone");
+    if (conf->cdn_enabled && strcmp(conf->cdn_mode, "static") == 0)
+        lc_log_warn("cdn.mode = \"static\" is not supported in this version: the node joins the dynamic CDN");
+    if (conf->cdn_enabled && conf->cdn_codecs_exclude.n > 0)
+        lc_log_warn("cdn.codecs_exclude has no effect in this version: streams cross the CDN in their publish codec");
 }
 
 /* Every player is a socket: allow as many as the hard limit does (the

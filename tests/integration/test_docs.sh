@@ -16,7 +16,7 @@ bin/livecdn --conf-keys=sample > "$tmp/sample.conf"
 t "conf/livecdn.conf is the generated sample" 'diff -u conf/livecdn.conf "$tmp/sample.conf"'
 t "conf/livecdn.conf passes -t with every default" 'bin/livecdn -t -c conf/livecdn.conf >/dev/null'
 t "conf/origin.conf and conf/edge.conf pass -t" 'bin/livecdn -t -c conf/origin.conf >/dev/null && bin/livecdn -t -c conf/edge.conf >/dev/null'
-for m in man/livecdn.8 man/livecdn.conf.5 man/livecdnctl.1; do
+for m in man/livecdn.8 man/livecdn.conf.5 man/livecdnctl.1 man/livecdn-cdn.7; do
     t "$m renders without warnings" '[ -f $m ] && [ -z "$(groff -man -Tutf8 -ww -z $m 2>&1)" ] && man -l $m 2>/dev/null | grep -q NAME'
 done
 t "README shows make run and make check" 'grep -q "make run" README && grep -q "make check" README'

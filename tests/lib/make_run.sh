@@ -30,11 +30,12 @@ livecdn is running: origin (pid ${pids[0]}) and edge (pid ${pids[1]}).
   edge page:    http://127.0.0.1:8091/     signaling ws://127.0.0.1:8090/
   logs:         logs/origin-error.log, logs/edge-error.log
   CLI:          bin/livecdnctl show workers   (origin)
-                bin/livecdnctl -a 127.0.0.1:8091 show workers   (edge)
-Publish:  ffmpeg -re -f lavfi -i testsrc2 -f lavfi -i sine -c:v libx264 -c:a aac -f flv rtmp://127.0.0.1:1935/live/cam
-Play:     ffplay rtmp://127.0.0.1:1935/live/cam     (bin/livecdnctl show streams lists it)
-The edge plays the origin's streams once the CDN lands; publisher and player
-pages arrive with WebRTC (see README).
+                bin/livecdnctl -a 127.0.0.1:8091 show cdn-nodes   (edge)
+Publish on the origin:
+  ffmpeg -re -f lavfi -i testsrc2 -f lavfi -i sine -c:v libx264 -c:a aac -f flv rtmp://127.0.0.1:1935/live/cam
+Play on the edge (it pulls the stream from the origin through the CDN):
+  ffplay rtmp://127.0.0.1:1945/live/cam     (bin/livecdnctl -a 127.0.0.1:8091 show cdn-routes lists it)
+Publisher and player pages arrive with WebRTC (see README).
 Press Ctrl-C to stop both.
 EOT
 wait
