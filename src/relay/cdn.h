@@ -59,14 +59,22 @@ typedef struct {
     uint8_t *buf;                  /* one ring frame, for serves */
     size_t cap;
     int stopping;
+    int draining;                  /* a new generation's relay took over the membership */
 } lc_cdn_t;
 
 /* relay.c's view */
 lc_cdn_t *lc_cdn_start(lc_cycle_t *cycle, struct event_base *base);
 void lc_cdn_accept(lc_cdn_t *c, int fd, const struct sockaddr *sa);
 void lc_cdn_on_wake(lc_cdn_t *c);
-/* Say bye to every peer, end pulls and serves; then free. */
+/* Reload: hand the membership to the new generation's relay (close the
+ * control links without a bye, leave the arena's view alone) and keep
+ * only the pulls and serves running, which the caller waits out. */
+void lc_cdn_drain(lc_cdn_t *c);
+int lc_cdn_busy(const lc_cdn_t *c);   /* pulls or serves still running */
+/* Say bye to every peer (unless draining), end pulls and serves; then free. */
 void lc_cdn_stop(lc_cdn_t *c);
+/* CDN off in this generation: the arena's view says so. */
+void lc_cdn_disable(lc_shm_t *shm);
 
 /* between the parts */
 uint64_t lc_cdn_now_ms(void);

@@ -563,6 +563,11 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
+    if (c->draining) {
+        lc_cdn_pull_check(c);
+        lc_cdn_serve_pump(c);
+        return;
+    }
     for (lc_peer_t **pp = &c->peers, *p; (p = *pp);) {
         if (p->state == LC_CDN_NODE_ACTIVE && now - p->last_heard > SILENT_INTERVALS * interval) {
             peer_close_links(p);
@@ -706,6 +711,41 @@ lc_cdn_t *lc_cdn_start(lc_cycle_t *cycle, struct event_base *base)
     return c;
 }
 
+static void drop_peers(lc_cdn_t *c)
+{
+    while (c->peers) {
+        lc_peer_t *p = c->peers;
+        c->peers = p->next;
+        peer_free(p);
+    }
+    if (c->seed_link)
+        lc_cdn_link_close(c->seed_link);
+    c->seed_link = NULL;
+}
+
+void lc_cdn_drain(lc_cdn_t *c)
+{
+    c->draining = 1;
+    c->stopping = 1;
+    drop_peers(c);
+    lc_log_info("cdn: the new generation's relay takes over this node's membership; %s",
+                lc_cdn_busy(c) ? "pulls and serves run on until they end" : "nothing left to run");
+}
+
+int lc_cdn_busy(const lc_cdn_t *c)
+{
+    return c->pulls != NULL || c->serves != NULL;
+}
+
+void lc_cdn_disable(lc_shm_t *shm)
+{
+    lc_cdn_table_t *t = lc_shm_cdn(shm);
+    lc_shm_lock(shm);
+    t->enabled = 0;
+    t->nnodes = t->nroutes = 0;
+    lc_shm_unlock(shm);
+}
+
 void lc_cdn_stop(lc_cdn_t *c)
 {
     c->stopping = 1;
@@ -715,16 +755,9 @@ void lc_cdn_stop(lc_cdn_t *c)
     }
     lc_cdn_pull_stop_all(c);
     lc_cdn_serve_stop_all(c);
-    while (c->peers) {
-        lc_peer_t *p = c->peers;
-        c->peers = p->next;
-        peer_free(p);
-    }
-    if (c->seed_link)
-        lc_cdn_link_close(c->seed_link);
-    lc_shm_lock(c->cycle->shm);
-    c->table->nnodes = c->table->nroutes = 0;
-    lc_shm_unlock(c->cycle->shm);
+    drop_peers(c);
+    if (!c->draining)
+        lc_cdn_disable(c->cycle->shm);
     event_free(c->tick);
     free(c->buf);
     free(c);

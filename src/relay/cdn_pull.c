@@ -30,6 +30,7 @@ struct lc_cdn_pull {
     lc_cdn_link_t *link;
     int flowing;          /* PULL_OK seen */
     uint64_t idle_since;  /* ms; 0 while it has players */
+    uint64_t rate_at, rate_bytes; /* ms and bytes_in at the last bitrate update */
     lc_cdn_pull_t *prev, *next;
 };
 
@@ -190,6 +191,14 @@ void lc_cdn_pull_check(lc_cdn_t *c)
             lc_log_info("cdn: pull of \"%s\" terminated by the control API", p->name);
             pull_end(p, "Terminated by the server");
             continue;
+        }
+        uint64_t bytes = atomic_load_explicit(&s->bytes_in, memory_order_relaxed);
+        if (now - p->rate_at >= 1000) {
+            if (p->rate_at)
+                atomic_store_explicit(&s->bitrate_kbps, (uint32_t)((bytes - p->rate_bytes) * 8 / (now - p->rate_at)),
+                                      memory_order_relaxed);
+            p->rate_at = now;
+            p->rate_bytes = bytes;
         }
         uint32_t players = 0;
         for (int slot = 0; slot < LC_PROC_SLOTS; slot++)

@@ -23,7 +23,23 @@ typedef struct {
     lc_cycle_t *cycle;
     struct event_base *base;
     lc_cdn_t *cdn;
+    struct evconnlistener *listener;
+    struct event *drain;
+    uint64_t drain_deadline;       /* ms */
 } lc_relay_t;
+
+/* Draining: exit once the last pull and serve ended, or at the deadline. */
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    lc_relay_t *r = arg;
+    (void)fd;
+    (void)what;
+    if (!lc_cdn_busy(r->cdn) || lc_cdn_now_ms() >= r->drain_deadline) {
+        if (lc_cdn_busy(r->cdn))
+            lc_log_warn("relay: worker_shutdown_timeout reached; ending the pulls and serves left");
+        event_base_loopbreak(r->base);
+    }
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -33,7 +49,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         lc_log_reopen();
         return;
     }
-    event_base_loopbreak(r->base);
+    if (sig != SIGQUIT || !r->cdn || r->drain) {
+        event_base_loopbreak(r->base);
+        return;
+    }
+    /* a reload: the new relay accepts and keeps the membership from now on */
+    evconnlistener_free(r->listener);
+    r->listener = NULL;
+    lc_cdn_drain(r->cdn);
+    r->drain_deadline = lc_cdn_now_ms() + (uint64_t)r->cycle->conf->worker_shutdown_timeout * 1000;
+    struct timeval tv = { 0, 200000 };
+    r->drain = event_new(r->base, -1, EV_PERSIST, on_drain_tick, r);
+    if (!r->drain || event_add(r->drain, &tv) < 0)
+        event_base_loopbreak(r->base);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -60,7 +88,6 @@ int lc_relay_main(lc_cycle_t *cycle)
 {
     lc_relay_t r = { .cycle = cycle };
     struct event *sigs[4], *wake = NULL;
-    struct evconnlistener *listener = NULL;
     int signos[4] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1 };
     int status = 1;
 
@@ -79,21 +106,26 @@ int lc_relay_main(lc_cycle_t *cycle)
     if (cycle->conf->cdn_enabled && fd >= 0) {
         r.cdn = lc_cdn_start(cycle, r.base);
         int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        listener = r.cdn && dup >= 0 ? evconnlistener_new(r.base, on_accept, &r, LEV_OPT_CLOSE_ON_FREE, -1, dup) : NULL;
-        if (!listener) {
+        r.listener = r.cdn && dup >= 0 ? evconnlistener_new(r.base, on_accept, &r, LEV_OPT_CLOSE_ON_FREE, -1, dup)
+                                       : NULL;
+        if (!r.listener) {
             if (dup >= 0)
                 close(dup);
             lc_log_error("relay: cannot start the CDN on %s", cycle->listeners[LC_LISTEN_CDN].addr);
             goto out;
         }
+    } else {
+        lc_cdn_disable(cycle->shm);
     }
     atomic_store(&lc_shm_proc(cycle->shm, cycle->slot)->state, LC_PROC_RUNNING);
     lc_log_info("relay ready (cdn %s)", r.cdn ? "enabled" : "disabled");
     event_base_dispatch(r.base);
     status = 0;
 out:
-    if (listener)
-        evconnlistener_free(listener);
+    if (r.listener)
+        evconnlistener_free(r.listener);
+    if (r.drain)
+        event_free(r.drain);
     if (r.cdn)
         lc_cdn_stop(r.cdn);
     if (wake)
