@@ -335,8 +335,10 @@ def session_before_connect(s):
 
 def bad_json(s):
     async def go():
+        # 300k levels of nesting overflowed yajl's recursive tree free (a crash, not an error)
         for text in ('{"method": "connect"', "not json at all", '{"method":"ping",}', "{'method':'ping'}",
-                     '{"method": "ping"} {"method": "ping"}', ""):
+                     '{"method": "ping"} {"method": "ping"}', "", '{"method":"ping","x":' + "[" * 300000 + "]" * 300000 + "}",
+                     '{"method":"ping" /* c */}', '{"method":"ping","id":"a\\u0000b"}'):
             async with ws_connect(s) as ws:
                 bad(ws.local_address[1], "bad JSON %r" % text)
                 await ws.send(text)

@@ -22,13 +22,10 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/json/json_guard.h"
+
 #define FRAME_VERSION 1
 #define FRAME_FLAGS (LC_FRAME_KEY | LC_FRAME_CONFIG | LC_FRAME_META)
-
-/* Our messages nest three deep (object, list, entry). yajl_tree_free
- * recurses once per level, so 1 MB of '[' would overflow the stack: the
- * pre-scan refuses anything deeper than this before yajl sees it. */
-#define MAX_DEPTH 32
 
 enum {
     F_NODE = 1 << 0,   /* "node": sender address */
@@ -97,42 +94,6 @@ static yajl_val field(yajl_val obj, const char *key)
         if (strcmp(obj->u.object.keys[i], key) == 0)
             return obj->u.object.values[i];
     return NULL;
-}
-
-/* What yajl_tree_parse cannot be trusted with: NUL bytes (it wants a C
- * string), "\u0000" (its tree keeps strings NUL-terminated, so the name
- * would silently end there), comments (yajl_tree_parse allows them; the
- * protocol does not, and they would hide brackets from the depth count),
- * and nesting deeper than MAX_DEPTH. Strings are tracked exactly as the
- * JSON lexer does, so brackets inside names are not counted. */
-static int prescan(ctx_t *c, const char *s, size_t len)
-{
-    int in_string = 0, depth = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        if (ch == '\0')
-            return fail(c, "Bad JSON: NUL byte in message");
-        if (in_string) {
-            if (ch == '"')
-                in_string = 0;
-            else if (ch == '\\' && i + 1 < len) {
-                if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
-                    return fail(c, "Bad JSON: \\u0000 in a string");
-                i++;
-            }
-            continue;
-        }
-        if (ch == '"')
-            in_string = 1;
-        else if (ch == '/')
-            return fail(c, "Bad JSON: comments are not allowed");
-        else if ((ch == '[' || ch == '{') && ++depth > MAX_DEPTH)
-            return fail(c, "Bad JSON: nested deeper than %d", MAX_DEPTH);
-        else if ((ch == ']' || ch == '}') && depth > 0)
-            depth--;
-    }
-    return 0;
 }
 
 static yajl_val need(ctx_t *c, yajl_val obj, const char *key)
@@ -355,8 +316,9 @@ int lc_cdn_msg_parse(const char *text, size_t len, lc_cdn_msg_t *m, char *err, s
     memset(m, 0, sizeof(*m));
     if (len > LC_CDN_MSG_MAX)
         return fail(&c, "message larger than %u bytes", LC_CDN_MSG_MAX);
-    if (prescan(&c, text, len) < 0)
-        return -1;
+    const char *bad = lc_json_guard(text, len);
+    if (bad)
+        return fail(&c, "%s", bad);
     char *copy = malloc(len + 1);
     if (!copy)
         return fail(&c, "out of memory");

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "common/json/json_guard.h"
+
 #define MAX_TEXT (1 << 20)
 
 static const struct { const char *name; int method; } methods[] = {
@@ -56,9 +58,10 @@ int lc_sig_msg_parse(const char *text, size_t len, lc_sig_msg_t *msg, char *err,
         snprintf(err, errlen, "message larger than %d bytes", MAX_TEXT);
         return -1;
     }
-    /* yajl_tree_parse wants a NUL-terminated string; reject embedded NULs */
-    if (memchr(text, '\0', len)) {
-        snprintf(err, errlen, "Bad JSON: NUL byte in message");
+    /* NULs, \u0000, comments, deep nesting: see json_guard.h */
+    const char *bad = lc_json_guard(text, len);
+    if (bad) {
+        snprintf(err, errlen, "%s", bad);
         return -1;
     }
     char *copy = malloc(len + 1);

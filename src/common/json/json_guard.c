@@ -1,0 +1,37 @@
+/*
+ * json_guard.c: see json_guard.h. One pass that tracks only whether it is
+ * inside a string; yajl does the real validation afterwards.
+ */
+#include "common/json/json_guard.h"
+
+#include <string.h>
+
+const char *lc_json_guard(const char *s, size_t len)
+{
+    int in_string = 0, depth = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '\0')
+            return "Bad JSON: NUL byte in message";
+        if (in_string) {
+            if (ch == '"') {
+                in_string = 0;
+            } else if (ch == '\\' && i + 1 < len) {
+                if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+                    return "Bad JSON: \\u0000 in a string";
+                i++;
+            }
+            continue;
+        }
+        if (ch == '"')
+            in_string = 1;
+        else if (ch == '/')
+            return "Bad JSON: comments are not allowed";
+        else if ((ch == '[' || ch == '{') && ++depth > LC_JSON_MAX_DEPTH)
+            return "Bad JSON: nested deeper than 32 levels";
+        else if ((ch == ']' || ch == '}') && depth > 0)
+            depth--;
+    }
+    return NULL;
+}
