@@ -37,6 +37,7 @@ struct lc_play {
     void *ctx;
     int live;                /* joined the fan-out (else catching up on its own cursor) */
     int skip_to_key;         /* congested: drop until the next keyframe */
+    int flushed_live;        /* had its first flush as a live player */
     lc_ring_cursor_t cursor; /* while catching up */
     lc_play_t *prev, *next;
 };
@@ -398,9 +399,12 @@ static int fanout_pump(lc_fanout_t *fo)
         if (pl->cursor.pos == fo->cursor.pos)
             pl->live = 1;
     }
-    /* one write per player for everything this wake brought */
-    for (lc_play_t *pl = fo->players; pl; pl = pl->next)
-        pl->ops->flush(pl->ctx);
+    /* one write per player for everything this wake brought; one that just
+     * caught up writes at once, so its video shows at once */
+    for (lc_play_t *pl = fo->players; pl; pl = pl->next) {
+        pl->ops->flush(pl->ctx, !pl->flushed_live);
+        pl->flushed_live = pl->live;
+    }
     return 0;
 }
 

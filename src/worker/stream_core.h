@@ -42,8 +42,10 @@ typedef struct {
     void (*on_end)(void *ctx, const char *why);
     /* Is the player's output backed up? Then frames are skipped to the next keyframe. */
     int (*congested)(void *ctx);
-    /* After a batch of frames: write out what on_frame queued. Must not end the player. */
-    void (*flush)(void *ctx);
+    /* After a batch of frames: write out what on_frame queued, now if urgent
+     * (a new player's GOP), else when the front-end batches its writes.
+     * Must not end the player. */
+    void (*flush)(void *ctx, int urgent);
 } lc_player_ops_t;
 
 /* 0, or -EEXIST (name is live), -ENOSPC/-ENOBUFS (table or arena full), -EINVAL (bad name). */

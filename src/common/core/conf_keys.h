@@ -52,6 +52,8 @@
       "seconds without input before an RTMP peer is closed; 0 = off") \
     X(rtmp_write_timeout, "rtmp.write_timeout", INT, "0", 0, 86400, 1, \
       "seconds a blocked RTMP write may wait; 0 = off") \
+    X(rtmp_send_batch_ms, "rtmp.send_batch_ms", INT, "40", 0, 1000, 1, \
+      "ms a player's frames gather into one write (fewer, fuller TCP segments); 0 = each at once") \
     X(media_shm_size, "media.shm_size", SIZE, "\"256M\"", 4194304, 68719476736LL, 0, \
       "size of the shared-memory arena holding every stream ring") \
     X(media_ring_size, "media.ring_size", SIZE, "\"4M\"", 262144, 1073741824, 0, \

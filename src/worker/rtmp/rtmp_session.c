@@ -59,6 +59,7 @@ struct lc_rtmp_session {
 };
 
 static lc_rtmp_session_t *sessions;
+static struct event *batch_timer; /* flushes live players' output, see play_flush */
 
 #define SLOG(s, lvl, fmt, ...) \
     lc_log(lvl, "[rtmp:%llx %s%s%s] " fmt, (unsigned long long)(s)->id, (s)->peer, (s)->name[0] ? " stream:" : "", \
@@ -90,6 +91,9 @@ void lc_rtmp_session_close_all(void)
 {
     while (sessions)
         session_free(sessions);
+    if (batch_timer)
+        event_free(batch_timer);
+    batch_timer = NULL;
 }
 
 static void on_flushed(struct bufferevent *bev, void *arg)
@@ -273,9 +277,35 @@ static void play_end(void *ctx, const char *why)
     close_after_flush(s);
 }
 
-static void play_flush(void *ctx)
+/* Live players' writes wait for the batch timer: at 2.5 Mbit/s a frame is
+ * ~1-12 KB, and a write per frame per player costs a TCP segment (and on
+ * loopback the receiver's processing too) per frame. */
+static void on_batch(evutil_socket_t fd, short what, void *arg)
 {
-    session_flush(ctx);
+    (void)fd;
+    (void)what;
+    (void)arg;
+    for (lc_rtmp_session_t *s = sessions; s; s = s->next)
+        if (s->play && !s->closing)
+            session_flush(s);
+}
+
+static void play_flush(void *ctx, int urgent)
+{
+    lc_rtmp_session_t *s = ctx;
+    int64_t ms = s->w->cycle->conf->rtmp_send_batch_ms;
+    if (urgent || ms == 0) {
+        session_flush(s);
+        return;
+    }
+    if (!batch_timer) {
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+        batch_timer = event_new(s->w->base, -1, EV_PERSIST, on_batch, NULL);
+        if (!batch_timer || event_add(batch_timer, &tv) < 0) {
+            SLOG(s, LC_LOG_ERROR, "cannot arm the send batch timer: writing each frame at once");
+            session_flush(s);
+        }
+    }
 }
 
 static const lc_player_ops_t play_ops = { play_frame, play_end, play_congested, play_flush };
