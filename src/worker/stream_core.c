@@ -6,6 +6,7 @@
 #include "worker/stream_core.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +437,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                               memory_order_relaxed);
         p->last_bytes = now;
     }
+    /* Players joining in a crowd each queue a GOP of small buffers at once;
+     * once sent, glibc keeps the freed pages. Give them back, or a worker's
+     * memory stays at the peak of its busiest second. */
+    malloc_trim(0);
 }
 
 int lc_core_init(lc_worker_t *w)

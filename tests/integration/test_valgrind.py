@@ -1,6 +1,6 @@
 """Smoke test under valgrind: every process of a server that served sessions,
-REST calls, bad input and a reload exits with no invalid access and no
-definitely lost memory."""
+REST calls, bad input, CDN pulls both ways and a reload exits with no
+invalid access and no definitely lost memory."""
 import asyncio
 import glob
 import json
@@ -12,20 +12,25 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import websockets  # noqa: E402
-from lcserver import Tests, wait_for  # noqa: E402
+from lcserver import Tests, free_port, wait_for  # noqa: E402
 
 
-def rtmp_roundtrip(s):
-    """ffmpeg publishes 4 s of H.264+AAC; ffprobe plays it meanwhile."""
-    url = "rtmp://127.0.0.1:%d/live/vg" % s.rtmp_port
+def rtmp_roundtrip(pub_node, play_node, name):
+    """ffmpeg publishes 4 s of H.264+AAC on one node; ffprobe plays it
+    meanwhile on the same node or, through the CDN, on another."""
+    url = "rtmp://127.0.0.1:%d/live/%s"
     pub = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i",
                             "testsrc2=size=160x120:rate=15", "-f", "lavfi", "-i", "sine", "-t", "4",
                             "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p",
-                            "-c:a", "aac", "-f", "flv", url], stdin=subprocess.DEVNULL)
+                            "-c:a", "aac", "-f", "flv", url % (pub_node.rtmp_port, name)], stdin=subprocess.DEVNULL)
     try:
-        wait_for(lambda: s.rest("stream/find_all")["streams"], 30, "stream live under valgrind")
+        wait_for(lambda: pub_node.rest("stream/find_all")["streams"], 30, "stream live under valgrind")
+        if play_node is not pub_node:
+            wait_for(lambda: any(r["stream"] == name for r in play_node.rest("cdn/show_routes")), 30,
+                     "route to %s" % name)
         r = subprocess.run(["ffprobe", "-v", "error", "-rw_timeout", "20000000", "-read_intervals", "%+1",
-                            "-show_packets", "-of", "csv", url], capture_output=True, text=True, timeout=60)
+                            "-show_packets", "-of", "csv", url % (play_node.rtmp_port, name)],
+                           capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout.count("packet,video") > 5, r.stderr
         assert pub.wait(timeout=60) == 0
     finally:
@@ -34,8 +39,11 @@ def rtmp_roundtrip(s):
             pub.wait()
 
 
-def exercise(s):
-    rtmp_roundtrip(s)
+def exercise(s, peer):
+    rtmp_roundtrip(s, s, "vg")
+    wait_for(lambda: len([n for n in s.rest("cdn/show_nodes") if n["state"] == "ACTIVE"]) == 2, 60, "CDN joined")
+    rtmp_roundtrip(s, peer, "served")   # the valgrind node serves a pull
+    rtmp_roundtrip(peer, s, "pulled")   # the valgrind node pulls
 
     async def run():
         ws = await websockets.connect("ws://127.0.0.1:%d/" % s.sig_port, open_timeout=30)
@@ -44,7 +52,7 @@ def exercise(s):
         await ws.send(json.dumps({"method": "publishStream", "id": "1", "name": "cam", "sdp": "v=0"}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 30))["status"] == "FAILED"
         s.rest("worker/show")
-        s.rest_error("cdn/show_nodes")
+        s.rest("cdn/show_routes")
         s.get("/metrics")
         s.get("/")
         assert s.rest("config/reload")["result"] == "ok"
@@ -78,7 +86,13 @@ def no_leaks(s):
     assert not bad, "\n".join(bad)
 
 
+CDN = 'cdn: { enabled = true; role = "origin"; ip = "127.0.0.1"; port = %d; keepalive_interval = 1; ' \
+      'pull_idle_timeout = 1; %s };'
+
 with Tests() as t:
-    s = t.server(workers=1, valgrind=True).start()
-    t.case("RTMP publish and play, sessions, REST, bad input and a reload under valgrind", exercise, s)
+    vport, pport = free_port(), free_port()
+    s = t.server(workers=1, valgrind=True, extra=CDN % (vport, "")).start()
+    peer = t.server(workers=1, extra=CDN % (pport, 'point_of_entry = "127.0.0.1:%d";' % vport)).start()
+    t.case("RTMP publish and play, CDN pulls both ways, sessions, REST, bad input and a reload under valgrind",
+           exercise, s, peer)
     t.case("no process has memory errors or definite leaks", no_leaks, s)
