@@ -30,6 +30,8 @@ struct lc_pub {
     lc_pub_t *prev, *next;
 };
 
+#define CATCHUP_SLICE (64u << 10) /* bytes a catching-up player may have queued */
+
 typedef struct lc_fanout lc_fanout_t;
 
 struct lc_play {
@@ -385,7 +387,10 @@ static int fanout_pump(lc_fanout_t *fo)
     for (lc_play_t *pl = fo->players; pl; pl = pl->next) {
         if (pl->live)
             continue;
-        while (pl->cursor.pos < fo->cursor.pos) {
+        /* a GOP at a time would queue hundreds of buffers per joining
+         * player; a crowd joining at once would leave the heap fragmented
+         * at its peak. Paced, the socket takes each slice before the next. */
+        while (pl->cursor.pos < fo->cursor.pos && pl->ops->queued(pl->ctx) < CATCHUP_SLICE) {
             rc = lc_ring_read(fo->ring, &pl->cursor, &sf.f, fo->buf, fo->cap);
             if (rc != LC_RING_OK)
                 break;

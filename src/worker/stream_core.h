@@ -19,6 +19,7 @@
 #ifndef LC_STREAM_CORE_H
 #define LC_STREAM_CORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/shm/ring.h"
@@ -42,6 +43,8 @@ typedef struct {
     void (*on_end)(void *ctx, const char *why);
     /* Is the player's output backed up? Then frames are skipped to the next keyframe. */
     int (*congested)(void *ctx);
+    /* Bytes queued for the player and not yet taken by its socket. */
+    size_t (*queued)(void *ctx);
     /* After a batch of frames: write out what on_frame queued, now if urgent
      * (a new player's GOP), else when the front-end batches its writes.
      * Must not end the player. */

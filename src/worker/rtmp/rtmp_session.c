@@ -245,6 +245,12 @@ static int play_congested(void *ctx)
     return evbuffer_get_length(bufferevent_get_output(s->bev)) > PLAYER_BACKLOG;
 }
 
+static size_t play_queued(void *ctx)
+{
+    lc_rtmp_session_t *s = ctx;
+    return evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
 static void play_frame(void *ctx, lc_shared_frame_t *sf)
 {
     lc_rtmp_session_t *s = ctx;
@@ -308,7 +314,7 @@ static void play_flush(void *ctx, int urgent)
     }
 }
 
-static const lc_player_ops_t play_ops = { play_frame, play_end, play_congested, play_flush };
+static const lc_player_ops_t play_ops = { play_frame, play_end, play_congested, play_queued, play_flush };
 
 /* ---- publishing ---- */
 
