@@ -40,8 +40,10 @@
  * got less than 90% of -b kbps in the window (0 without -b).
  * Exit status: 0 when at least one player was connected, 1 otherwise.
  *
- * Usage: rtmp_load -u rtmp://HOST[:PORT]/APP/NAME [-n players] [-r per_s]
+ * Usage: rtmp_load -u rtmp://HOST[:PORT]/APP/NAME... [-n players] [-r per_s]
  *        [-t window_s] [-w warmup_s] [-s settle_s] [-b kbps] [-p pid]...
+ * With several -u (e.g. the edges of a CDN), player i plays URL i mod count;
+ * the counts and percentiles are over all players.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +73,8 @@
 #define CSID_CONTROL 2
 #define CSID_COMMAND 3
 #define CSID_PLAY 8               /* where ffmpeg sends play */
-#define MAX_PIDS 8
+#define MAX_PIDS 64               /* every process of a few servers (bench/cdn_bench.sh) */
+#define MAX_URLS 16
 #define TXN_CONNECT 1
 #define TXN_CREATE 2
 
@@ -87,6 +90,7 @@ typedef struct {
     size_t out_len, out_cap;
     uint64_t bytes, acked, win_start_bytes;
     uint32_t ack_window;
+    int url;                       /* index in urls[] */
     int64_t t_play, t_video, t_key; /* ns, CLOCK_MONOTONIC; 0 = not yet */
 } conn_t;
 
@@ -95,6 +99,9 @@ typedef struct {
 } url_t;
 
 static conn_t *conns;
+static url_t urls[MAX_URLS];
+static struct addrinfo *addrs[MAX_URLS];
+static int nurls;
 static int nconns;
 static int epfd;
 static uint64_t total_bytes;
@@ -595,22 +602,25 @@ static double pct(const double *v, int n, double p)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: rtmp_load -u rtmp://HOST[:PORT]/APP/NAME [-n players] [-r per_s] [-t window_s]\n"
+    fprintf(stderr, "usage: rtmp_load -u rtmp://HOST[:PORT]/APP/NAME... [-n players] [-r per_s] [-t window_s]\n"
                     "                 [-w warmup_s] [-s settle_s] [-b kbps] [-p server_pid]...\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *url_s = NULL;
+    const char *url_s[MAX_URLS];
     int n = 1, npids = 0, opt;
     double rate = 500, window = 10, warmup = 3, settle = 15, kbps = 0;
     pid_t pids[MAX_PIDS];
-    url_t u;
 
     while ((opt = getopt(argc, argv, "u:n:r:t:w:s:b:p:")) != -1) {
         switch (opt) {
-        case 'u': url_s = optarg; break;
+        case 'u':
+            if (nurls == MAX_URLS)
+                usage();
+            url_s[nurls++] = optarg;
+            break;
         case 'n': n = atoi(optarg); break;
         case 'r': rate = atof(optarg); break;
         case 't': window = atof(optarg); break;
@@ -625,8 +635,11 @@ int main(int argc, char **argv)
         default: usage();
         }
     }
-    if (!url_s || parse_url(url_s, &u) < 0 || n < 1 || rate <= 0 || window < 0 || warmup < 0)
+    if (nurls == 0 || n < 1 || rate <= 0 || window < 0 || warmup < 0)
         usage();
+    for (int i = 0; i < nurls; i++)
+        if (parse_url(url_s[i], &urls[i]) < 0)
+            usage();
 
     /* two descriptors of headroom per player, whatever the soft limit was */
     struct rlimit rl;
@@ -640,11 +653,13 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-    int gai = getaddrinfo(u.host, u.port, &hints, &ai);
-    if (gai) {
-        fprintf(stderr, "rtmp_load: %s: %s\n", u.host, gai_strerror(gai));
-        return 2;
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+    for (int i = 0; i < nurls; i++) {
+        int gai = getaddrinfo(urls[i].host, urls[i].port, &hints, &addrs[i]);
+        if (gai) {
+            fprintf(stderr, "rtmp_load: %s: %s\n", urls[i].host, gai_strerror(gai));
+            return 2;
+        }
     }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
@@ -656,8 +671,10 @@ int main(int argc, char **argv)
         perror("rtmp_load");
         return 2;
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         conns[i].fd = -1;
+        conns[i].url = i % nurls;
+    }
     nconns = n;
 
     long rss0 = 0, anon0 = 0;
@@ -676,8 +693,10 @@ int main(int argc, char **argv)
         double since = (double)(now - t_phase) / 1e9;
         if (phase == RAMP) {
             int allowed = (int)(rate * (double)(now - t0) / 1e9) + 1;
-            while (started < n && started < allowed)
-                conn_open(&conns[started++], ai);
+            while (started < n && started < allowed) {
+                conn_open(&conns[started], addrs[conns[started].url]);
+                started++;
+            }
             if (started == n) {
                 phase = SETTLE;
                 t_phase = now;
@@ -700,19 +719,21 @@ int main(int argc, char **argv)
             for (int i = 0; i < n; i++)
                 conns[i].win_start_bytes = conns[i].bytes;
         } else if (phase == WINDOW && since >= window) {
-            t_win1 = now;
-            for (int i = 0; i < npids; i++)
-                srv_cpu1 += proc_cpu_s(pids[i]);
-            cli_cpu1 = own_cpu_s();
-            win_bytes1 = total_bytes;
             break;
         }
         int timeout_ms = phase == RAMP ? 1 : 10;
         int ne = epoll_wait(epfd, evs, 256, timeout_ms);
         for (int i = 0; i < ne; i++)
-            on_event(&conns[evs[i].data.u32], evs[i].events, &u);
+            on_event(&conns[evs[i].data.u32], evs[i].events, &urls[conns[evs[i].data.u32].url]);
     }
 
+    if (phase == WINDOW) { /* the window's end, or a signal inside it (a player kept until killed) */
+        t_win1 = now_ns();
+        for (int i = 0; i < npids; i++)
+            srv_cpu1 += proc_cpu_s(pids[i]);
+        cli_cpu1 = own_cpu_s();
+        win_bytes1 = total_bytes;
+    }
     long rss1 = 0, anon1 = 0;
     for (int i = 0; i < npids; i++)
         proc_rss_kib(pids[i], &rss1, &anon1);
@@ -742,10 +763,10 @@ int main(int argc, char **argv)
     double mbps = win_s > 0 ? (double)wb * 8 / win_s / 1e6 : 0;
 
     fprintf(stderr,
-            "rtmp_load: %d players of %s: %d connected, %d failed (connect %d, closed %d, no video %d: "
+            "rtmp_load: %d players of %s%s: %d connected, %d failed (connect %d, closed %d, no video %d: "
             "%d in handshake, %d in connect/createStream, %d played without a keyframe)%s%s\n"
             "rtmp_load: window %.1f s: %.1f Mbit/s, %d behind; first keyframe p50 %.1f ms p99 %.1f ms\n",
-            n, url_s, connected, n - connected, connect_err, closed_early, no_video, stuck[ST_CONNECTING] + stuck[ST_HANDSHAKE],
+            n, url_s[0], nurls > 1 ? " and the other URLs" : "", connected, n - connected, connect_err, closed_early, no_video, stuck[ST_CONNECTING] + stuck[ST_HANDSHAKE],
             stuck[ST_CONNECT] + stuck[ST_CREATE], stuck[ST_PLAY], *last_error ? "; last error: " : "",
             last_error, win_s, mbps, behind, pct(ff, connected, 0.5), pct(ff, connected, 0.99));
     printf("BENCH rtmp_load n=%d connected=%d failed=%d connect_err=%d closed=%d no_video=%d bytes=%llu "
@@ -767,7 +788,8 @@ int main(int argc, char **argv)
     free(ff);
     free(fv);
     free(conns);
-    freeaddrinfo(ai);
+    for (int i = 0; i < nurls; i++)
+        freeaddrinfo(addrs[i]);
     close(epfd);
     return connected > 0 ? 0 : 1;
 }

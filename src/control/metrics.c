@@ -82,7 +82,17 @@ static int metrics_cdn(struct evbuffer *b, lc_shm_t *shm)
         { "pulls_failed_total", "counter", "Pulls from other nodes that failed." },
         { "serves_active", "gauge", "Pulls other nodes make from this one now." },
     };
-    unsigned long long v[] = { t->pulls_active, t->pulls_total, t->pulls_failed, t->serves_active };
+    unsigned long long pulls = 0, serves = 0;
+    for (uint32_t i = 0; t->enabled && i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        pulls += atomic_load(&s->state) == LC_STREAM_LIVE && atomic_load(&s->pulled);
+    }
+    for (int i = 0; t->enabled && i < LC_PROC_SLOTS; i++) {
+        lc_proc_t *p = lc_shm_proc(shm, i);
+        if (atomic_load(&p->state) != LC_PROC_FREE && p->role == LC_ROLE_RELAY)
+            serves += atomic_load(&p->players);
+    }
+    unsigned long long v[] = { pulls, t->pulls_total, t->pulls_failed, serves };
     for (size_t k = 0; k < sizeof(one) / sizeof(one[0]); k++)
         evbuffer_add_printf(b, "# HELP livecdn_cdn_%s %s\n# TYPE livecdn_cdn_%s %s\nlivecdn_cdn_%s %llu\n",
                             one[k].name, one[k].help, one[k].name, one[k].type, one[k].name, v[k]);

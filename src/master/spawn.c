@@ -113,6 +113,8 @@ int lc_spawn_child(lc_master_t *m, int slot)
     atomic_store(&p->connections, 0);
     atomic_store(&p->accepted, 0);
     atomic_store(&p->streams, 0);
+    atomic_store(&p->players, 0);
+    atomic_store(&p->publishers, 0);
     atomic_store(&p->wake_pending, 0);
     atomic_store(&p->state, LC_PROC_STARTING);
 

@@ -26,7 +26,8 @@ struct lc_peer {
     char addr[LC_CDN_ADDR_MAX];
     int role;                      /* lc_cdn_role, 0 until it said hello */
     int state;                     /* LC_CDN_NODE_ACTIVE / PASSIVE */
-    int64_t since;                 /* unix s of the last state change */
+    int64_t since;                 /* unix s of the last state change (shown) */
+    uint64_t since_ms;             /* the same, monotonic ms (timed) */
     uint64_t last_heard;           /* ms, monotonic */
     uint64_t serial;               /* of the state we hold from it */
     int have_state;

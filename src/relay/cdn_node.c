@@ -80,6 +80,7 @@ static lc_peer_t *peer_add(lc_cdn_t *c, const char *addr)
     snprintf(p->addr, sizeof(p->addr), "%s", addr);
     p->state = LC_CDN_NODE_PASSIVE;
     p->since = time(NULL);
+    p->since_ms = lc_cdn_now_ms();
     p->backoff = BACKOFF_MIN_MS;
     p->next = c->peers;
     c->peers = p;
@@ -102,6 +103,7 @@ static void peer_set_state(lc_peer_t *p, int state, const char *why)
         return;
     p->state = state;
     p->since = time(NULL);
+    p->since_ms = lc_cdn_now_ms();
     if (state == LC_CDN_NODE_ACTIVE) {
         lc_log_info("cdn: node %s is ACTIVE", p->addr);
     } else {
@@ -576,7 +578,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
             changed = 1;
         }
         if (p->state == LC_CDN_NODE_PASSIVE && conf->cdn_node_remove_timeout > 0 &&
-            time(NULL) - p->since >= conf->cdn_node_remove_timeout) {
+            now - p->since_ms >= (uint64_t)conf->cdn_node_remove_timeout * 1000) {
             lc_log_info("cdn: node %s removed: PASSIVE for %lld s", p->addr, (long long)conf->cdn_node_remove_timeout);
             *pp = p->next;
             peer_free(p);

@@ -51,7 +51,6 @@ static void pull_end(lc_cdn_pull_t *p, const char *reason)
         c->pulls = p->next;
     if (p->next)
         p->next->prev = p->prev;
-    atomic_fetch_sub_explicit(&c->table->pulls_active, 1, memory_order_relaxed);
     free(p);
 }
 
@@ -141,7 +140,6 @@ static void pull_start(lc_cdn_t *c, uint32_t id, lc_stream_t *s)
     if (c->pulls)
         c->pulls->prev = p;
     c->pulls = p;
-    atomic_fetch_add_explicit(&c->table->pulls_active, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->table->pulls_total, 1, memory_order_relaxed);
     if (lc_cdn_route_find(c->cycle->shm, p->name, p->origin) < 0) {
         lc_log_warn("cdn: no route for \"%s\" any more", p->name);

@@ -41,7 +41,7 @@ static void serve_free(lc_cdn_serve_t *s)
         c->serves = s->next;
     if (s->next)
         s->next->prev = s->prev;
-    atomic_fetch_sub_explicit(&c->table->serves_active, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&lc_shm_proc(c->cycle->shm, c->cycle->slot)->players, 1, memory_order_relaxed);
     free(s);
 }
 
@@ -112,7 +112,8 @@ void lc_cdn_serve_start(lc_cdn_t *c, lc_cdn_link_t *l, const lc_cdn_msg_t *m)
     if (c->serves)
         c->serves->prev = s;
     c->serves = s;
-    atomic_fetch_add_explicit(&c->table->serves_active, 1, memory_order_relaxed);
+    /* a pulling node is this relay's player */
+    atomic_fetch_add_explicit(&lc_shm_proc(shm, c->cycle->slot)->players, 1, memory_order_relaxed);
     lc_cdn_link_set_owner(l, &serve_ops, s);
 
     lc_cdn_msg_t ok = { .type = LC_CDN_PULL_OK };

@@ -120,6 +120,12 @@ int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, con
     return 0;
 }
 
+void lc_core_pubs_end_reason(lc_worker_t *w, const char *why)
+{
+    for (lc_pub_t *p = w->core->pubs; p; p = p->next)
+        snprintf(p->entry->end_reason, sizeof(p->entry->end_reason), "%s", why);
+}
+
 void lc_core_unpublish(lc_pub_t *p)
 {
     lc_worker_t *w = p->w;

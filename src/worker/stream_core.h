@@ -57,6 +57,9 @@ int lc_core_publish(lc_worker_t *w, const char *name, const char *who, void (*on
 /* Write one frame. 0, or -1 with *err (frame larger than the ring allows). */
 int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, const char **err);
 void lc_core_unpublish(lc_pub_t *p);
+/* The worker exits with publishers still on: their players (here, on
+ * other workers and on every edge pulling them) are told `why`. */
+void lc_core_pubs_end_reason(lc_worker_t *w, const char *why);
 
 /* 1 if `name` is published here or an origin of the CDN has it. */
 int lc_core_playable(lc_worker_t *w, const char *name);

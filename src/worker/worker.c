@@ -161,7 +161,9 @@ int lc_worker_main(lc_cycle_t *cycle)
     event_base_dispatch(w.base);
 
     /* Sessions still open are closed here; their peers see the TCP close
-     * and the streams this worker published end for every player. */
+     * and the streams this worker published end for every player, which
+     * sees this server as an origin gone away (SPEC section 6). */
+    lc_core_pubs_end_reason(&w, "Origin unavailable");
     lc_rtmp_session_close_all();
     lc_ws_session_close_all();
     lc_core_free(&w);

@@ -47,13 +47,26 @@ def wait_for(pred, timeout=10.0, what="condition", step=0.05):
 
 class Server:
     """One livecdn master in its own prefix. Config keys come from `extra`
-    (libconfig text appended to the generated file)."""
+    (libconfig text appended to the generated file).
 
-    def __init__(self, workers=2, extra="", name="lc", valgrind=False):
+    host: the address every listener binds to and the tests connect to
+    (default 127.0.0.1). netns: run the server under `ip netns exec NETNS`
+    (then host is that namespace's address). ports: (signaling, http, rtmp)
+    to reuse, e.g. to restart a node on the same ports. http_extra: more
+    keys for the http group, e.g. 'allow = ["10.1.0.1"];'."""
+
+    def __init__(self, workers=2, extra="", name="lc", valgrind=False, host="127.0.0.1", netns=None,
+                 ports=None, http_extra=""):
         self.dir = tempfile.mkdtemp(prefix=name + "-")
-        self.sig_port = free_port()
-        self.http_port = free_port()
-        self.rtmp_port = free_port()
+        self.host = host
+        self.netns = netns
+        self.http_extra = http_extra
+        if ports:
+            self.sig_port, self.http_port, self.rtmp_port = ports
+        else:
+            self.sig_port = free_port()
+            self.http_port = free_port()
+            self.rtmp_port = free_port()
         self.workers = workers
         self.extra = extra
         self.valgrind = valgrind
@@ -74,11 +87,13 @@ class Server:
         text = raw if raw is not None else (
             'worker_processes = %d;\npid = "logs/livecdn.pid";\nerror_log = "logs/error.log";\n'
             'log_level = "info";\nworker_shutdown_timeout = 20;\n'
-            'signaling: { listen = "127.0.0.1:%d"; };\n'
-            'http: { listen = "127.0.0.1:%d"; root = "html"; };\n'
-            'rtmp: { listen = "127.0.0.1:%d"; %s };\n'
+            'signaling: { listen = "%s:%d"; };\n'
+            'http: { listen = "%s:%d"; root = "html"; %s};\n'
+            'rtmp: { listen = "%s:%d"; %s };\n'
             'media: { shm_size = "64M"; ring_size = "4M"; };\n%s\n'
-            % (self.workers, self.sig_port, self.http_port, self.rtmp_port, self.rtmp_extra, self.extra))
+            % (self.workers, self.host, self.sig_port, self.host, self.http_port,
+               self.http_extra + " " if self.http_extra else "", self.host, self.rtmp_port,
+               self.rtmp_extra, self.extra))
         with open(self.conf, "w") as f:
             f.write(text)
 
@@ -99,6 +114,8 @@ class Server:
             cmd = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
                    "--error-exitcode=99", "--child-silent-after-fork=no",
                    "--log-file=" + os.path.join(self.dir, "valgrind.%p.log")] + cmd
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd  # execs: the pid stays the master's
         self.stdout = open(os.path.join(self.dir, "stdout.log"), "w")
         self.proc = subprocess.Popen(cmd, stdout=self.stdout, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -125,7 +142,7 @@ class Server:
 
     def rest(self, path, body=None, token=None, method="POST", raw=False):
         data = json.dumps(body or {}).encode() if method == "POST" else None
-        req = urllib.request.Request("http://127.0.0.1:%d/rest-api/%s" % (self.http_port, path),
+        req = urllib.request.Request("http://%s:%d/rest-api/%s" % (self.host, self.http_port, path),
                                      data=data, method=method)
         req.add_header("Content-Type", "application/json")
         if token:
@@ -143,7 +160,7 @@ class Server:
         raise AssertionError("expected an HTTP error from %s" % path)
 
     def get(self, path):
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.http_port, path), timeout=10) as r:
+        with urllib.request.urlopen("http://%s:%d%s" % (self.host, self.http_port, path), timeout=10) as r:
             return r.status, r.read().decode(), r.headers
 
     def processes(self, role=None, generation=None):
@@ -155,7 +172,7 @@ class Server:
         os.kill(self.master_pid, sig)
 
     def ctl(self, *args):
-        return subprocess.run([CTL, "-a", "127.0.0.1:%d" % self.http_port] + list(args),
+        return subprocess.run([CTL, "-a", "%s:%d" % (self.host, self.http_port)] + list(args),
                               capture_output=True, text=True, timeout=30)
 
     def descendants(self):

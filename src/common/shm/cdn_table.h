@@ -43,11 +43,12 @@ typedef struct {
     /* Workers bump it after they create a stream entry for the relay to
      * pull (owner = relay, pulled = 1), then wake the relay. */
     _Atomic uint32_t pull_requests;
-    /* Counters, written by the relay without the lock. */
-    _Atomic uint64_t pulls_active;     /* streams this node pulls now */
+    /* Counters, written by the relay without the lock. What is active now
+     * is not counted here (a relay that dies could not take its share
+     * back): pulls are the LIVE entries marked pulled, serves the relays'
+     * players in their process rows. */
     _Atomic uint64_t pulls_total;
     _Atomic uint64_t pulls_failed;
-    _Atomic uint64_t serves_active;    /* pulls other nodes make from this one */
     _Atomic uint64_t bytes_relayed_in; /* media bytes received over pulls */
     _Atomic uint64_t bytes_relayed_out;/* media bytes sent to pulling nodes */
     _Atomic uint64_t msgs_in, msgs_out;/* control messages */

@@ -6,6 +6,7 @@
 #include "common/shm/stream_table.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -125,6 +126,10 @@ int lc_stream_release_owner(lc_shm_t *shm, int slot)
         if (atomic_load_explicit(&s->state, memory_order_relaxed) != LC_STREAM_LIVE)
             continue;
         if (s->owner_slot == slot) {
+            /* players learn why (SPEC: an edge's pull lost is its origin lost) */
+            snprintf(s->end_reason, sizeof(s->end_reason), "%s",
+                     atomic_load_explicit(&s->pulled, memory_order_relaxed) ? "Origin unavailable"
+                                                                            : "Publisher lost: its process died");
             end_locked(shm, s);
             n++;
         } else {
