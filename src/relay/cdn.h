@@ -49,7 +49,8 @@ typedef struct {
     lc_peer_t *peers;
     uint64_t serial;               /* of our own state */
     uint64_t state_hash;
-    uint64_t last_keepalive;       /* ms */
+    uint64_t last_keepalive;       /* ms: when the last one was due */
+    uint64_t last_tick;            /* ms */
     char seed[LC_CDN_ADDR_MAX];    /* point_of_entry as "ip:port", "" if none */
     lc_cdn_link_t *seed_link;
     uint64_t seed_next_try;

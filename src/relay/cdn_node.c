@@ -38,6 +38,7 @@
 #define CTL_MAX_MESSAGE LC_CDN_MSG_MAX
 
 static const lc_cdn_link_ops_t peer_ops, seed_ops, fresh_ops;
+static void connect_due(lc_cdn_t *c, uint64_t now);
 
 uint64_t lc_cdn_now_ms(void)
 {
@@ -352,6 +353,7 @@ static void on_state(lc_cdn_t *c, lc_peer_t *p, lc_cdn_msg_t *m)
                 np->role = m->nodes[i].role;
         }
     }
+    connect_due(c, lc_cdn_now_ms());
     publish_view(c);
 }
 
@@ -555,6 +557,26 @@ void lc_cdn_accept(lc_cdn_t *c, int fd, const struct sockaddr *sa)
 
 /* ---- the clock ---- */
 
+/* Open the links that are due: to known nodes we have no link to, and to
+ * the point of entry while no node at its address answers. Called on the
+ * clock and at once when a node is learned, so a join takes a round trip. */
+static void connect_due(lc_cdn_t *c, uint64_t now)
+{
+    for (lc_peer_t *p = c->peers; p; p = p->next) {
+        if (p->out || p->in || now < p->next_try)
+            continue;
+        p->out = lc_cdn_link_connect(c->base, p->addr, CTL_MAX_MESSAGE, &peer_ops, p);
+        p->backoff = p->backoff * 2 > backoff_max(c) ? backoff_max(c) : p->backoff * 2;
+        p->next_try = now + p->backoff;
+    }
+    if (c->seed[0] && !c->seed_link && now >= c->seed_next_try) {
+        lc_peer_t *p = peer_find(c, c->seed);
+        if (!p || p->state != LC_CDN_NODE_ACTIVE)
+            c->seed_link = lc_cdn_link_connect(c->base, c->seed, CTL_MAX_MESSAGE, &seed_ops, c);
+        c->seed_next_try = now + BACKOFF_MIN_MS;
+    }
+}
+
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
     lc_cdn_t *c = arg;
@@ -570,6 +592,13 @@ static void tick(evutil_socket_t fd, short what, void *arg)
         lc_cdn_serve_pump(c);
         return;
     }
+    /* a relay that was not scheduled for a while (stopped, swapped out)
+     * heard nothing in that time: that is its silence, not its peers' */
+    if (c->last_tick && now - c->last_tick > interval)
+        for (lc_peer_t *p = c->peers; p; p = p->next)
+            if (p->last_heard < now - interval)
+                p->last_heard = now - interval;
+    c->last_tick = now;
     for (lc_peer_t **pp = &c->peers, *p; (p = *pp);) {
         if (p->state == LC_CDN_NODE_ACTIVE && now - p->last_heard > SILENT_INTERVALS * interval) {
             peer_close_links(p);
@@ -585,19 +614,9 @@ static void tick(evutil_socket_t fd, short what, void *arg)
             changed = 1;
             continue;
         }
-        if (!p->out && !p->in && now >= p->next_try) {
-            p->out = lc_cdn_link_connect(c->base, p->addr, CTL_MAX_MESSAGE, &peer_ops, p);
-            p->backoff = p->backoff * 2 > backoff_max(c) ? backoff_max(c) : p->backoff * 2;
-            p->next_try = now + p->backoff;
-        }
         pp = &p->next;
     }
-    if (c->seed[0] && !c->seed_link && now >= c->seed_next_try) {
-        lc_peer_t *p = peer_find(c, c->seed);
-        if (!p || p->state != LC_CDN_NODE_ACTIVE)
-            c->seed_link = lc_cdn_link_connect(c->base, c->seed, CTL_MAX_MESSAGE, &seed_ops, c);
-        c->seed_next_try = now + BACKOFF_MIN_MS;
-    }
+    connect_due(c, now);
 
     /* our own state: local streams come and go without telling us */
     size_t n;
@@ -610,7 +629,8 @@ static void tick(evutil_socket_t fd, short what, void *arg)
         for (lc_peer_t *p = c->peers; p; p = p->next)
             send_state(c, peer_link(p));
     } else if (now - c->last_keepalive >= interval) {
-        c->last_keepalive = now;
+        /* from when it was due, not when the tick came: the interval holds */
+        c->last_keepalive = now - c->last_keepalive < 2 * interval ? c->last_keepalive + interval : now;
         for (lc_peer_t *p = c->peers; p; p = p->next) {
             lc_cdn_msg_t m = { .type = LC_CDN_KEEPALIVE, .serial = c->serial };
             lc_cdn_send(c, peer_link(p), &m);
@@ -708,6 +728,7 @@ lc_cdn_t *lc_cdn_start(lc_cycle_t *cycle, struct event_base *base)
     lc_shm_unlock(cycle->shm);
     c->pull_requests_seen = atomic_load(&t->pull_requests);
     the_cdn = c;
+    connect_due(c, lc_cdn_now_ms());
     lc_log_info("cdn: node %s (%s) starts%s%s", c->self, lc_cdn_role_name(c->role),
                 c->seed[0] ? ", point of entry " : ", waiting to be contacted", c->seed);
     return c;

@@ -30,6 +30,7 @@ struct lc_cdn_pull {
     lc_cdn_link_t *link;
     int flowing;          /* PULL_OK seen */
     uint64_t idle_since;  /* ms; 0 while it has players */
+    int had_player;
     uint64_t rate_at, rate_bytes; /* ms and bytes_in at the last bitrate update */
     lc_cdn_pull_t *prev, *next;
 };
@@ -203,9 +204,15 @@ void lc_cdn_pull_check(lc_cdn_t *c)
             players += atomic_load_explicit(&s->players[slot], memory_order_relaxed);
         if (players > 0) {
             p->idle_since = 0;
-        } else if (!p->idle_since) {
+            p->had_player = 1;
+            continue;
+        }
+        if (!p->idle_since)
             p->idle_since = now;
-        } else if (now - p->idle_since >= idle_ms) {
+        /* the worker that asked for the pull counts its player a moment
+         * after it wakes us: a pull that never had one gets a second */
+        uint64_t wait = p->had_player || idle_ms >= 1000 ? idle_ms : 1000;
+        if (now - p->idle_since >= wait) {
             lc_log_info("cdn: pull of \"%s\" from %s dropped: no player for %lld s", p->name, p->origin,
                         (long long)c->cycle->conf->cdn_pull_idle_timeout);
             pull_end(p, NULL);
