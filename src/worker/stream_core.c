@@ -23,9 +23,10 @@ struct lc_pub {
     uint32_t id, gen;
     lc_stream_t *entry;
     lc_ring_t *ring;
-    void (*on_terminate)(void *ctx);
+    const lc_pub_ops_t *ops;
     void *ctx;
     int terminating;
+    uint32_t keyframe_requests;  /* the entry's count we last answered */
     uint64_t last_bytes;
     lc_pub_t *prev, *next;
 };
@@ -84,8 +85,8 @@ static lc_proc_t *self(lc_worker_t *w)
 
 /* ---- publish ---- */
 
-int lc_core_publish(lc_worker_t *w, const char *name, const char *who, void (*on_terminate)(void *ctx),
-                    void *ctx, lc_pub_t **out)
+int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_pub_ops_t *ops, void *ctx,
+                    lc_pub_t **out)
 {
     lc_shm_t *shm = w->cycle->shm;
     uint32_t id;
@@ -102,7 +103,7 @@ int lc_core_publish(lc_worker_t *w, const char *name, const char *who, void (*on
     p->entry = lc_shm_stream(shm, id);
     p->gen = p->entry->gen;
     p->ring = lc_shm_ring(shm, (uint32_t)p->entry->ring);
-    p->on_terminate = on_terminate;
+    p->ops = ops;
     p->ctx = ctx;
     /* cut to the table's field, visibly */
     snprintf(p->entry->publisher, sizeof(p->entry->publisher), "%.*s", (int)sizeof(p->entry->publisher) - 1, who);
@@ -251,6 +252,7 @@ static void deliver_config(lc_play_t *pl, lc_fanout_t *fo)
         if (lc_ring_get_config(fo->ring, order[i], &sf.f, fo->buf, LC_RING_CONFIG_MAX) > 0) {
             pl->ops->on_frame(pl->ctx, &sf);
             lc_refbuf_unref(sf.rtmp);
+            lc_refbuf_unref(sf.rtp);
         }
     }
 }
@@ -347,6 +349,16 @@ void lc_core_stop(lc_play_t *pl)
     play_free(pl);
 }
 
+void lc_core_request_keyframe(lc_play_t *pl)
+{
+    lc_shm_t *shm = pl->fo->w->cycle->shm;
+    if (!lc_stream_alive(shm, pl->fo->id, pl->fo->gen))
+        return;
+    lc_stream_t *e = lc_shm_stream(shm, pl->fo->id);
+    atomic_fetch_add_explicit(&e->keyframe_requests, 1, memory_order_relaxed);
+    lc_notify_wake(shm, e->owner_slot);
+}
+
 static void fanout_end(lc_fanout_t *fo, const char *why)
 {
     /* play_free frees the fan-out with its last player: never touch fo after that */
@@ -371,6 +383,7 @@ static int fanout_pump(lc_fanout_t *fo)
     while ((rc = lc_ring_read(fo->ring, &fo->cursor, &sf.f, fo->buf, fo->cap)) == LC_RING_OK) {
         sf.payload = fo->buf;
         sf.rtmp = NULL;
+        sf.rtp = NULL;
         if (sf.f.flags & LC_FRAME_KEY)
             gop_clear(fo);
         for (lc_play_t *pl = fo->players, *next; pl; pl = next) {
@@ -380,6 +393,7 @@ static int fanout_pump(lc_fanout_t *fo)
         }
         gop_keep(fo, fo->cursor.pos, sf.rtmp);
         lc_refbuf_unref(sf.rtmp);
+        lc_refbuf_unref(sf.rtp);
     }
     if (rc == LC_RING_ENDED) {
         /* the owner leaves its reason in the entry before ending it */
@@ -402,11 +416,13 @@ static int fanout_pump(lc_fanout_t *fo)
                 break;
             sf.payload = fo->buf;
             sf.rtmp = gop_find(fo, pl->cursor.pos);
+            sf.rtp = NULL;
             if (sf.rtmp)
                 lc_refbuf_ref(sf.rtmp);
             deliver(pl, &sf);
             gop_keep(fo, pl->cursor.pos, sf.rtmp);
             lc_refbuf_unref(sf.rtmp);
+            lc_refbuf_unref(sf.rtp);
         }
         if (pl->cursor.pos == fo->cursor.pos)
             pl->live = 1;
@@ -427,7 +443,14 @@ void lc_core_on_wake(lc_worker_t *w)
         if (!p->terminating && atomic_load_explicit(&p->entry->terminate, memory_order_acquire)) {
             p->terminating = 1;
             lc_log_info("[stream:%s] terminated by the control API", p->entry->name);
-            p->on_terminate(p->ctx); /* unpublishes: p is gone */
+            p->ops->on_terminate(p->ctx); /* unpublishes: p is gone */
+            continue;
+        }
+        uint32_t kf = atomic_load_explicit(&p->entry->keyframe_requests, memory_order_relaxed);
+        if (kf != p->keyframe_requests) {
+            p->keyframe_requests = kf;
+            if (p->ops->on_keyframe_request)
+                p->ops->on_keyframe_request(p->ctx);
         }
     }
     for (lc_fanout_t *fo = w->core->fanouts, *next; fo; fo = next) {

@@ -33,8 +33,16 @@ typedef struct lc_play lc_play_t;
 typedef struct {
     lc_frame_t f;
     const uint8_t *payload;
-    lc_refbuf_t *rtmp;        /* RTMP chunk bytes, built on first use (rtmp_out.c) */
+    lc_refbuf_t *rtmp;        /* RTMP chunk bytes, built on first use (rtmp_session.c) */
+    lc_refbuf_t *rtp;         /* RTP payloads, built on first use (webrtc/rtc_play.c) */
 } lc_shared_frame_t;
+
+typedef struct {
+    /* The control API ended the stream: unpublish. */
+    void (*on_terminate)(void *ctx);
+    /* A player somewhere needs a keyframe; NULL when the protocol cannot ask (RTMP). */
+    void (*on_keyframe_request)(void *ctx);
+} lc_pub_ops_t;
 
 typedef struct {
     /* Deliver a frame; copy or reference what is needed before returning. */
@@ -52,8 +60,8 @@ typedef struct {
 } lc_player_ops_t;
 
 /* 0, or -EEXIST (name is live), -ENOSPC/-ENOBUFS (table or arena full), -EINVAL (bad name). */
-int lc_core_publish(lc_worker_t *w, const char *name, const char *who, void (*on_terminate)(void *ctx),
-                    void *ctx, lc_pub_t **out);
+int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_pub_ops_t *ops, void *ctx,
+                    lc_pub_t **out);
 /* Write one frame. 0, or -1 with *err (frame larger than the ring allows). */
 int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, const char **err);
 void lc_core_unpublish(lc_pub_t *p);
@@ -66,6 +74,9 @@ int lc_core_playable(lc_worker_t *w, const char *name);
 /* 0, or -ENOENT (no such live stream here or in the CDN). */
 int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out);
 void lc_core_stop(lc_play_t *p);
+/* A player needs a keyframe (it joined with none cached, or lost one): the
+ * stream's publisher is asked, in whichever worker it is. */
+void lc_core_request_keyframe(lc_play_t *p);
 
 /* Worker loop hooks. */
 int lc_core_init(lc_worker_t *w);

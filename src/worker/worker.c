@@ -16,6 +16,7 @@
 #include "common/shm/notify.h"
 #include "worker/signaling/signaling.h"
 #include "worker/stream_core.h"
+#include "worker/webrtc/rtc.h"
 
 static lc_proc_t *self_proc(lc_worker_t *w)
 {
@@ -147,6 +148,9 @@ int lc_worker_main(lc_cycle_t *cycle)
                      cycle->listeners[LC_LISTEN_SIGNALING].addr, cycle->listeners[LC_LISTEN_RTMP].addr);
         return 1;
     }
+    /* without its UDP port a worker still serves RTMP; WebRTC offers are refused with the reason */
+    if (lc_rtc_init(&w) < 0)
+        lc_log_error("webrtc is off in this worker (see above)");
     for (int i = 0; i < 4; i++) {
         sigs[i] = evsignal_new(w.base, signos[i], on_signal, &w);
         event_add(sigs[i], NULL);
@@ -164,6 +168,7 @@ int lc_worker_main(lc_cycle_t *cycle)
      * and the streams this worker published end for every player, which
      * sees this server as an origin gone away (SPEC section 6). */
     lc_core_pubs_end_reason(&w, "Origin unavailable");
+    lc_rtc_shutdown();
     lc_rtmp_session_close_all();
     lc_ws_session_close_all();
     lc_core_free(&w);

@@ -68,6 +68,7 @@ typedef struct {
     _Atomic uint32_t bitrate_kbps; /* over the last second, updated by the owner */
     _Atomic uint32_t terminate;    /* set by control: the owner ends the stream */
     _Atomic uint32_t pulled;       /* 1: the relay pulls it from another node (a CDN stream) */
+    _Atomic uint32_t keyframe_requests; /* players bump it, the owner asks its publisher for one */
     char end_reason[64];           /* set by the owner before it ends the stream; "" = publisher stop */
     _Atomic uint32_t players[LC_PROC_SLOTS]; /* players per process slot */
 } lc_stream_t;

@@ -66,6 +66,7 @@ int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t own
     atomic_store_explicit(&s->bitrate_kbps, 0, memory_order_relaxed);
     atomic_store_explicit(&s->terminate, 0, memory_order_relaxed);
     atomic_store_explicit(&s->pulled, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->keyframe_requests, 0, memory_order_relaxed);
     s->end_reason[0] = '\0';
     memcpy(s->name, name, n + 1);
     /* pairs with the acquire load of state in lookups */

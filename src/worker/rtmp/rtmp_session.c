@@ -444,7 +444,8 @@ static int cmd_publish(lc_rtmp_session_t *s, const char *name)
     }
     char who[sizeof(s->peer) + 8];
     snprintf(who, sizeof(who), "rtmp %s", s->peer);
-    int rc = lc_core_publish(s->w, s->name, who, pub_terminate, s, &s->pub);
+    static const lc_pub_ops_t pub_ops = { pub_terminate, NULL }; /* RTMP cannot ask for a keyframe */
+    int rc = lc_core_publish(s->w, s->name, who, &pub_ops, s, &s->pub);
     if (rc < 0) {
         const char *why = rc == -EEXIST ? "Stream name in use" : rc == -EINVAL ? "Bad stream name"
                                                                              : "No room for another stream (media.shm_size)";

@@ -13,10 +13,13 @@
 
 
 
+typedef struct lc_sig_stream lc_sig_stream_t;
+
 typedef struct {
     lc_ws_session_t *ws;
     int connected;
     char session_id[33];
+    lc_sig_stream_t *streams;   /* publishStream/playStream in flight, by client id */
 } lc_signaling_t;
 
 void lc_signaling_begin(lc_signaling_t *sig, lc_ws_session_t *ws);
@@ -29,6 +32,7 @@ void lc_ws_session_send_text(lc_ws_session_t *s, const char *text, size_t len);
 void lc_ws_session_close(lc_ws_session_t *s, int code, const char *reason);
 const char *lc_ws_session_peer(const lc_ws_session_t *s);
 uint64_t lc_ws_session_id(const lc_ws_session_t *s);
+lc_worker_t *lc_ws_session_worker(const lc_ws_session_t *s);
 void lc_ws_session_close_all(void);
 
 #endif

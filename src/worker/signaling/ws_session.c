@@ -126,6 +126,7 @@ void lc_ws_session_close(lc_ws_session_t *s, int code, const char *reason)
 
 const char *lc_ws_session_peer(const lc_ws_session_t *s) { return s->peer; }
 uint64_t lc_ws_session_id(const lc_ws_session_t *s) { return s->id; }
+lc_worker_t *lc_ws_session_worker(const lc_ws_session_t *s) { return s->w; }
 
 static void protocol_error(lc_ws_session_t *s, int code, const char *why)
 {

@@ -1,0 +1,223 @@
+/*
+ * rtc_publish.c: a WebRTC publisher's RTP into the stream's ring.
+ *
+ * Each track's packets go through its depacketizer (VP8, H.264 or none for
+ * Opus) into frames. Frames carry microseconds on one timeline for both
+ * tracks: a track's first packet is placed at its arrival time since the
+ * session began, later ones by their RTP timestamps from there, so audio
+ * and video stay in step without waiting for sender reports. H.264 goes
+ * into the ring as FLV AVC bodies (with a sequence header whenever the
+ * SPS/PPS change), the format RTMP players take as is; VP8 and Opus go raw.
+ *
+ * Towards the publisher: receiver reports and REMB each second, PLI when
+ * a frame was lost or a player anywhere asks for a keyframe (at most every
+ * 500 ms).
+ */
+#include "worker/webrtc/rtc_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/core/log.h"
+#include "common/media/flv.h"
+#include "common/media/rtp_opus.h"
+#include "common/webrtc/rtcp.h"
+
+#define PLI_MIN_MS 500
+#define REMB_BPS 8000000ull      /* an upper bound; publishers pick their own rate below it */
+#define SERVER_SSRC 1            /* our RTCP sender SSRC towards publishers */
+
+static int64_t frame_us(lc_rtc_session_t *s, rtc_track_t *t)
+{
+    (void)s;
+    return t->base_us + (t->ext_ts - t->base_ext) * 1000000 / (int64_t)t->clock;
+}
+
+static void write_frame(lc_rtc_session_t *s, const lc_frame_t *f, const void *payload)
+{
+    const char *err;
+    if (s->pub && lc_core_pub_write(s->pub, f, payload, &err) < 0)
+        lc_log_warn("[rtc:%llx stream:%s] frame dropped: %s", (unsigned long long)s->id, s->name, err);
+}
+
+static void send_pli(lc_rtc_session_t *s)
+{
+    uint64_t now = lc_rtc_now_ms();
+    uint8_t pkt[RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER];
+    if (!s->video.on || !s->video.ssrc || now - s->last_pli_ms < PLI_MIN_MS)
+        return;
+    s->last_pli_ms = now;
+    size_t n = lc_rtcp_build_pli(pkt, RTC_PACKET_MAX, SERVER_SSRC, s->video.ssrc);
+    if (n)
+        lc_rtc_send_rtcp(s, pkt, n);
+}
+
+void lc_rtc_publish_keyframe(lc_rtc_session_t *s)
+{
+    send_pli(s);
+}
+
+static void on_vp8(void *ctx, const lc_rtp_vp8_frame_t *fr)
+{
+    lc_rtc_session_t *s = ctx;
+    if (fr->discont)
+        send_pli(s);
+    lc_frame_t f = { .codec = LC_CODEC_VP8, .track = 0, .len = (uint32_t)fr->len,
+                     .flags = fr->keyframe ? LC_FRAME_KEY : 0, .ts = frame_us(s, &s->video) };
+    write_frame(s, &f, fr->data);
+}
+
+static void on_h264(void *ctx, const lc_rtp_h264_au_t *au)
+{
+    lc_rtc_session_t *s = ctx;
+    const char *err;
+    if (au->discont)
+        send_pli(s);
+    int64_t ts = frame_us(s, &s->video);
+    if (au->config_changed || (au->keyframe && !s->video.have_stats)) {
+        size_t sl, pl;
+        const uint8_t *sps = lc_rtp_h264_depack_sps(&s->video.h264, &sl);
+        const uint8_t *pps = lc_rtp_h264_depack_pps(&s->video.h264, &pl);
+        uint8_t cfg[2 * LC_RTP_H264_PS_MAX + 64];
+        int n = sps && pps ? lc_rtp_h264_to_flv_config(sps, sl, pps, pl, cfg, sizeof(cfg), &err) : -1;
+        if (n > 0) {
+            lc_frame_t f = { .codec = LC_CODEC_H264, .track = 0, .len = (uint32_t)n, .flags = LC_FRAME_CONFIG,
+                             .ts = ts };
+            write_frame(s, &f, cfg);
+        }
+    }
+    size_t cap = au->len + 16;
+    uint8_t *body = malloc(cap);
+    int n = body ? lc_rtp_h264_to_flv(au->data, au->len, au->keyframe, 0, body, cap, &err) : -1;
+    if (n > 0) {
+        lc_frame_t f = { .codec = LC_CODEC_H264, .track = 0, .len = (uint32_t)n,
+                         .flags = au->keyframe ? LC_FRAME_KEY : 0, .ts = ts };
+        write_frame(s, &f, body);
+    }
+    free(body);
+}
+
+static void pub_terminate(void *ctx)
+{
+    lc_rtc_end(ctx, "Terminated by the server");
+}
+
+static void pub_keyframe(void *ctx)
+{
+    send_pli(ctx);
+}
+
+static const lc_pub_ops_t pub_ops = { pub_terminate, pub_keyframe };
+
+int lc_rtc_publish_begin(lc_rtc_session_t *s, char *err, size_t errlen)
+{
+    int rc = lc_core_publish(s->w, s->name, s->who, &pub_ops, s, &s->pub);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", rc == -EEXIST ? "Stream name in use" : rc == -EINVAL ? "Bad stream name"
+                                                                          : "Server busy: no room for another stream");
+        return -1;
+    }
+    rtc_track_t *v = &s->video;
+    if (v->on && (v->codec == LC_CODEC_VP8 || v->codec == LC_CODEC_H264)) {
+        size_t cap = v->codec == LC_CODEC_VP8 ? LC_RTP_VP8_MAX_FRAME : LC_RTP_H264_MAX_AU;
+        v->buf = malloc(cap);
+        if (!v->buf) {
+            lc_core_unpublish(s->pub);
+            s->pub = NULL;
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (v->codec == LC_CODEC_VP8)
+            lc_rtp_vp8_depack_init(&v->vp8, v->buf, cap, on_vp8, s);
+        else
+            lc_rtp_h264_depack_init(&v->h264, v->buf, cap, on_h264, s);
+    }
+    return 0;
+}
+
+void lc_rtc_publish_end(lc_rtc_session_t *s)
+{
+    if (s->pub)
+        lc_core_unpublish(s->pub);
+    s->pub = NULL;
+    free(s->video.buf);
+    s->video.buf = NULL;
+}
+
+/* Unwrap a 32-bit RTP timestamp into the track's 64-bit timeline. */
+static void track_time(lc_rtc_session_t *s, rtc_track_t *t, uint32_t ts)
+{
+    if (!t->have_base) {
+        t->have_base = 1;
+        t->ext_ts = t->base_ext = ts;
+        t->base_us = lc_rtc_now_us() - s->started_us;
+    } else {
+        t->ext_ts += (int32_t)(ts - t->last_ts);
+    }
+    t->last_ts = ts;
+}
+
+void lc_rtc_publish_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len)
+{
+    const char *err;
+    lc_rtp_header_t h;
+    if (lc_srtp_unprotect_rtp(s->srtp, pkt, &len, &err) < 0 || lc_rtp_parse(pkt, len, &h, &err) < 0)
+        return;
+    rtc_track_t *t = s->video.on && h.pt == s->video.pt ? &s->video : s->audio.on && h.pt == s->audio.pt ? &s->audio
+                                                                                                         : NULL;
+    if (!t)
+        return; /* RTX, FEC, padding probes: nothing a frame is made of */
+    if (t->ssrc != h.ssrc) {
+        int first = !t->ssrc;
+        t->ssrc = h.ssrc;
+        lc_rtp_stats_init(&t->stats);
+        if (t == &s->video)
+            send_pli(s); /* start the stream at a fresh keyframe */
+        (void)first;
+    }
+    uint32_t arrival = (uint32_t)((uint64_t)(lc_rtc_now_us() - s->started_us) * t->clock / 1000000);
+    lc_rtp_stats_update(&t->stats, h.seq, h.timestamp, arrival);
+    t->have_stats = 1;
+    track_time(s, t, h.timestamp);
+    if (t == &s->audio) {
+        if (h.payload_len == 0)
+            return;
+        lc_frame_t f = { .codec = (uint8_t)t->codec, .track = 1, .len = (uint32_t)h.payload_len,
+                         .flags = s->video.on ? 0 : LC_FRAME_KEY, .ts = frame_us(s, t) };
+        write_frame(s, &f, h.payload);
+        return;
+    }
+    int rc = t->codec == LC_CODEC_VP8
+                 ? lc_rtp_vp8_depack_push(&t->vp8, h.payload, h.payload_len, h.seq, h.timestamp, h.marker, &err)
+                 : lc_rtp_h264_depack_push(&t->h264, h.payload, h.payload_len, h.seq, h.timestamp, h.marker, &err);
+    if (rc == LC_RTP_VP8_LOST || rc == LC_RTP_H264_LOST)
+        send_pli(s);
+}
+
+void lc_rtc_publish_rtcp_tick(lc_rtc_session_t *s)
+{
+    uint8_t pkt[RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER];
+    lc_rtcp_rr_t rr = { .ssrc = SERVER_SSRC };
+    uint32_t ssrcs[2];
+    size_t nssrc = 0;
+    rtc_track_t *tracks[2] = { &s->video, &s->audio };
+    for (int i = 0; i < 2; i++) {
+        rtc_track_t *t = tracks[i];
+        if (!t->on || !t->have_stats)
+            continue;
+        lc_rtcp_rb_t *b = &rr.rb[rr.rc++];
+        b->ssrc = t->ssrc;
+        b->fraction_lost = lc_rtp_stats_fraction_lost(&t->stats);
+        b->cumulative_lost = lc_rtp_stats_lost(&t->stats);
+        b->ext_highest_seq = lc_rtp_stats_ext_max(&t->stats);
+        b->jitter = lc_rtp_stats_jitter(&t->stats);
+        ssrcs[nssrc++] = t->ssrc;
+    }
+    size_t n = lc_rtcp_build_rr(pkt, RTC_PACKET_MAX, &rr);
+    if (nssrc)
+        n += lc_rtcp_build_remb(pkt + n, RTC_PACKET_MAX - n, SERVER_SSRC, REMB_BPS, ssrcs, nssrc);
+    if (n)
+        lc_rtc_send_rtcp(s, pkt, n);
+}

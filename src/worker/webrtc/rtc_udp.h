@@ -1,0 +1,41 @@
+/*
+ * rtc_udp.h: a worker's UDP socket for WebRTC media. Each worker binds one
+ * port of its own slice of webrtc.udp_ports (so the slice of the next
+ * generation never collides with it during a reload) and puts that one
+ * address in every answer it makes: a session's packets reach the worker
+ * that did its signaling. Packets are demultiplexed to sessions first by
+ * the ICE username of a STUN binding request (the server ufrag), then by
+ * the remote address that request came from (RFC 7983 demux inside).
+ */
+#ifndef LC_RTC_UDP_H
+#define LC_RTC_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "worker/worker.h"
+
+typedef struct lc_rtc_session lc_rtc_session_t;
+
+/* 0, or -1 (logged). The candidate address is webrtc.public_ip, else the
+ * signaling listen address, else the first non-loopback IPv4 address. */
+int lc_rtc_udp_start(lc_worker_t *w);
+void lc_rtc_udp_stop(void);
+/* "ip port" for the answer's candidate line */
+const char *lc_rtc_udp_candidate_ip(void);
+int lc_rtc_udp_port(void);
+
+void lc_rtc_udp_send(const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len);
+
+/* Sessions are found by their local ufrag (ICE) and then by address. */
+void lc_rtc_udp_add_ufrag(const char *ufrag, lc_rtc_session_t *s);
+void lc_rtc_udp_remove(lc_rtc_session_t *s);
+void lc_rtc_udp_bind_addr(lc_rtc_session_t *s, const struct sockaddr *from, socklen_t len);
+
+/* rtc_session.c: a packet for s (after STUN from a new address: the
+ * session checks the request's integrity before it binds that address). */
+void lc_rtc_session_on_packet(lc_rtc_session_t *s, const struct sockaddr *from, socklen_t fromlen,
+                              uint8_t *buf, size_t len);
+
+#endif
