@@ -16,6 +16,7 @@
 #include "common/shm/notify.h"
 #include "worker/signaling/signaling.h"
 #include "worker/stream_core.h"
+#include "worker/signaling/whip.h"
 #include "worker/webrtc/rtc.h"
 
 static lc_proc_t *self_proc(lc_worker_t *w)
@@ -168,6 +169,7 @@ int lc_worker_main(lc_cycle_t *cycle)
      * and the streams this worker published end for every player, which
      * sees this server as an origin gone away (SPEC section 6). */
     lc_core_pubs_end_reason(&w, "Origin unavailable");
+    lc_whip_close_all();
     lc_rtc_shutdown();
     lc_rtmp_session_close_all();
     lc_ws_session_close_all();

@@ -1,16 +1,28 @@
 """aiortc clients for the WebRTC tests (Debian's python3-aiortc, run with
 /usr/bin/python3): a publisher of a generated VP8 (or H.264) + Opus stream
 and a player that decodes what it receives, over livecdn's WebSocket
-signaling (SPEC section 4) or WHIP/WHEP."""
+signaling (SPEC section 4).
+
+Traps handled here (see TESTING.md): aioice drops 127.0.0.1 from its host
+candidates, so it is patched to offer only loopback; every peer connection
+uses RTCConfiguration(iceServers=[]) so no public STUN server is asked."""
 import asyncio
 import json
+import re
 import time
-import urllib.request
 
-import websockets
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaPlayer
-from aiortc.rtcrtpsender import RTCRtpSender
+import aioice.ice
+
+aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]  # before any gathering
+
+import websockets  # noqa: E402
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc.contrib.media import MediaPlayer  # noqa: E402
+from aiortc.rtcrtpsender import RTCRtpSender  # noqa: E402
+
+
+def new_pc():
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
 
 def force_codec(pc, kind, mime):
@@ -28,23 +40,37 @@ async def wait_ice(pc):
         await asyncio.sleep(0.05)
 
 
+def candidates(sdp):
+    """(ip, port) of every a=candidate line of an SDP (UDP only)."""
+    out = []
+    for m in re.finditer(r"^a=candidate:\S+ \d+ (?:udp|UDP) \d+ (\S+) (\d+) typ", sdp, re.M):
+        out.append((m.group(1), int(m.group(2))))
+    return out
+
+
 class Signaling:
-    """One WebSocket signaling session."""
+    """One WebSocket signaling session. Events not yet consumed by a
+    request wait in `pending`."""
 
     def __init__(self, url):
         self.url = url
         self.ws = None
         self.events = []
+        self.session = None
 
     async def open(self):
-        self.ws = await websockets.connect(self.url, open_timeout=10, max_size=None)
+        self.ws = await websockets.connect(self.url, open_timeout=10, max_size=None, ping_interval=None)
         await self.ws.send(json.dumps({"method": "connect"}))
         ev = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
         assert ev.get("status") == "ESTABLISHED", ev
+        self.session = ev
         return self
 
-    async def request(self, msg, timeout=10):
+    async def send(self, msg):
         await self.ws.send(json.dumps(msg))
+
+    async def request(self, msg, timeout=10):
+        await self.send(msg)
         return await self.next_stream_event(timeout)
 
     async def next_stream_event(self, timeout=10):
@@ -66,9 +92,11 @@ class Publisher:
         self.pc = None
         self.sig = None
         self.event = None
+        self.vplayer = self.aplayer = None
 
-    async def start(self, sid="p1"):
-        self.pc = RTCPeerConnection()
+    async def start(self, sid="p1", sig=None):
+        self.sid = sid
+        self.pc = new_pc()
         self.vplayer = MediaPlayer("testsrc2=size=%s:rate=%d" % (self.size, self.rate), format="lavfi")
         self.aplayer = MediaPlayer("sine=frequency=440:sample_rate=48000", format="lavfi")
         self.pc.addTransceiver(self.vplayer.video, direction="sendonly")
@@ -76,38 +104,50 @@ class Publisher:
         force_codec(self.pc, "video", "video/" + self.video)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await wait_ice(self.pc)
-        self.sig = await Signaling(self.sig_url).open()
+        self.sig = sig or await Signaling(self.sig_url).open()
         self.event = await self.sig.request({"method": "publishStream", "id": sid, "name": self.name,
                                              "sdp": self.pc.localDescription.sdp})
         if self.event.get("status") == "PUBLISHING":
             await self.pc.setRemoteDescription(RTCSessionDescription(self.event["sdp"], "answer"))
         return self.event
 
+    async def wait_connected(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while self.pc.connectionState != "connected":
+            assert self.pc.connectionState not in ("failed", "closed"), self.pc.connectionState
+            assert time.monotonic() < deadline, "publisher not connected: %s" % self.pc.connectionState
+            await asyncio.sleep(0.05)
+
     async def stop(self):
         if self.sig:
             await self.sig.close()
         if self.pc:
-            await self.pc.close()
-        for p in (getattr(self, "vplayer", None), getattr(self, "aplayer", None)):
-            if p and getattr(p, "_MediaPlayer__thread", None):
-                p._stop(p.video or p.audio) if False else None
+            await self.pc.close()  # stops the senders' tracks, hence the MediaPlayer threads
 
 
 class Player:
-    """Receives and decodes; counts frames, keeps sizes and audio samples."""
+    """Receives and decodes; counts frames, keeps sizes and audio samples.
 
-    def __init__(self, sig_url, name, video=True, audio=True):
+    answer_hook(sdp) -> sdp may rewrite the server's answer before it is
+    applied (e.g. to send media through a proxy)."""
+
+    def __init__(self, sig_url, name, video=True, audio=True, answer_hook=None):
         self.sig_url, self.name = sig_url, name
         self.want_video, self.want_audio = video, audio
+        self.answer_hook = answer_hook
         self.pc = None
         self.sig = None
         self.event = None
         self.video_frames = 0
         self.audio_samples = 0
+        self.audio_rates = set()
         self.sizes = set()
+        self.codecs = set()
         self.first_video_at = None
         self.started_at = None
+        self.answered_at = None
         self.tasks = []
+        self.errors = []
 
     async def _consume(self, track):
         try:
@@ -120,11 +160,16 @@ class Player:
                         self.first_video_at = time.monotonic()
                 else:
                     self.audio_samples += frame.samples
-        except Exception:
+                    self.audio_rates.add(frame.sample_rate)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # MediaStreamError at the end
+            self.errors.append(repr(e))
             return
 
-    async def start(self, sid="v1"):
-        self.pc = RTCPeerConnection()
+    async def start(self, sid="v1", sig=None):
+        self.sid = sid
+        self.pc = new_pc()
         if self.want_video:
             self.pc.addTransceiver("video", direction="recvonly")
         if self.want_audio:
@@ -136,13 +181,27 @@ class Player:
 
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await wait_ice(self.pc)
-        self.sig = await Signaling(self.sig_url).open()
+        self.sig = sig or await Signaling(self.sig_url).open()
         self.started_at = time.monotonic()
         self.event = await self.sig.request({"method": "playStream", "id": sid, "name": self.name,
                                              "sdp": self.pc.localDescription.sdp})
+        self.answered_at = time.monotonic()
         if self.event.get("status") == "PLAYING":
-            await self.pc.setRemoteDescription(RTCSessionDescription(self.event["sdp"], "answer"))
+            for line in self.event["sdp"].split("\r\n"):
+                if line.startswith("a=rtpmap:"):
+                    self.codecs.add(line.split(" ", 1)[1].split("/")[0].upper())
+            sdp = self.event["sdp"]
+            if self.answer_hook:
+                sdp = self.answer_hook(sdp)
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
         return self.event
+
+    async def wait_frames(self, n, timeout=10):
+        deadline = time.monotonic() + timeout
+        while self.video_frames < n:
+            assert time.monotonic() < deadline, "player %s: %d video frames, %d wanted (state %s)" % (
+                self.sid, self.video_frames, n, self.pc.connectionState)
+            await asyncio.sleep(0.05)
 
     async def stop(self):
         for t in self.tasks:

@@ -78,10 +78,10 @@ void lc_rtp_h264_depack_reset(lc_rtp_h264_depack_t *d);
 /* One RTP payload, in sequence order. An access unit is emitted on the
  * marker bit or, when a sender omits it, on the next timestamp. NAL units
  * of types 0 and 24..31 found inside aggregates or fragments are left out
- * (RFC 6184 5.2: receivers ignore them). Returns 0,
- * or LC_RTP_H264_LOST with *err saying why (sequence gap, FU-A without its
- * start, malformed payload, access unit too big). Duplicates and packets
- * older than the last one are ignored (0). */
+ * (RFC 6184 5.2: receivers ignore them). Returns 0, or LC_RTP_H264_LOST
+ * with *err saying why (sequence gap, FU-A without its start, malformed
+ * payload, access unit too big). Duplicates and packets older than the
+ * last one are ignored (0). */
 int lc_rtp_h264_depack_push(lc_rtp_h264_depack_t *d, const uint8_t *payload, size_t len,
                             uint16_t seq, uint32_t rtp_ts, int marker, const char **err);
 /* The latest SPS / PPS seen (NALU without length prefix); len 0 = none yet. */

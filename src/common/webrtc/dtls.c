@@ -239,7 +239,7 @@ static int pump(lc_dtls_t *d, const char **err)
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
             return 0;
         if (e == SSL_ERROR_ZERO_RETURN) {
-            *err = "the peer closed the DTLS association";
+            *err = "the peer closed the connection";
             d->failed = 1;
             return -1;
         }

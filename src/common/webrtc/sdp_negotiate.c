@@ -615,6 +615,10 @@ static void put_media(sbuf_t *b, const lc_sdp_negotiate_t *n, const lc_sdp_negot
         put(b, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", r->media, r->proto, r->fmt);
         if (r->mid[0])
             put(b, "a=mid:%s\r\n", r->mid);
+        /* JSEP does not need them here, but aiortc refuses any section
+         * without ICE credentials, a DTLS role and rtcp-mux, rejected or not */
+        put(b, "a=inactive\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n"
+               "a=rtcp-mux\r\n", srv->ice_ufrag, srv->ice_pwd, srv->fingerprint);
         return;
     }
     if (r->kind == LC_SDP_KIND_APPLICATION) {

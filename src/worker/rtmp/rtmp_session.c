@@ -254,6 +254,10 @@ static size_t play_queued(void *ctx)
 static void play_frame(void *ctx, lc_shared_frame_t *sf)
 {
     lc_rtmp_session_t *s = ctx;
+    /* VP8 and Opus frames (WebRTC publishers) are raw, not FLV bodies: an
+     * RTMP player cannot take them until live transcoding lands */
+    if (sf->f.codec == LC_CODEC_VP8 || sf->f.codec == LC_CODEC_OPUS)
+        return;
     if (!sf->rtmp) {
         /* built once per frame per worker: every RTMP player here shares these bytes */
         static const uint8_t types[] = { LC_RTMP_VIDEO, LC_RTMP_AUDIO, LC_RTMP_DATA_AMF0 };

@@ -19,6 +19,7 @@
 #include "common/http/http_parse.h"
 #include "common/http/ws_frame.h"
 #include "worker/signaling/signaling.h"
+#include "worker/signaling/whip.h"
 
 #define MAX_HEAD 16384
 #define MAX_MESSAGE (1 << 20)
@@ -134,6 +135,33 @@ static void protocol_error(lc_ws_session_t *s, int code, const char *why)
     lc_ws_session_close(s, code, why);
 }
 
+/* A WHIP/WHEP request: wait for its whole body, answer, close. 0 = need
+ * more bytes, -1 = answered (the connection closes after the flush). */
+static int handle_whip(lc_ws_session_t *s, const lc_http_request_t *req)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    long long blen = req->content_length < 0 ? 0 : req->content_length;
+    if (blen > LC_WHIP_MAX_BODY) {
+        lc_log_info("[sess:%llx %s] WHIP/WHEP offer of %lld bytes refused", (unsigned long long)s->id, s->peer, blen);
+        http_reply(s, 413, "Content Too Large", "Bad SDP: larger than 64 KiB");
+        return -1;
+    }
+    if (evbuffer_get_length(in) < req->head_len + (size_t)blen)
+        return 0;
+    const lc_http_header_t *ct = lc_http_find_header(req, "Content-Type");
+    /* the head was pulled up contiguously; the body follows it */
+    const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)(req->head_len + (size_t)blen));
+    lc_http_request_t again;
+    const char *err;
+    lc_http_parse_request(buf, req->head_len, MAX_HEAD, &again, &err); /* pointers into the pulled-up copy */
+    ct = lc_http_find_header(&again, "Content-Type");
+    lc_whip_request(s->w, again.method, again.method_len, again.target, again.target_len, ct ? ct->value : NULL,
+                    ct ? ct->value_len : 0, buf + req->head_len, (size_t)blen, s->peer, bufferevent_get_output(s->bev));
+    evbuffer_drain(in, req->head_len + (size_t)blen);
+    close_after_flush(s);
+    return -1;
+}
+
 static int handle_upgrade(lc_ws_session_t *s)
 {
     struct evbuffer *in = bufferevent_get_input(s->bev);
@@ -161,13 +189,11 @@ static int handle_upgrade(lc_ws_session_t *s)
     int is_get = req.method_len == 3 && memcmp(req.method, "GET", 3) == 0;
 
     if (!upgrade || !lc_http_header_has_token(upgrade, "websocket")) {
-        int whip = req.target_len >= 6 && (memcmp(req.target, "/whip/", 6) == 0 || memcmp(req.target, "/whep/", 6) == 0);
+        if (lc_whip_target(req.target, req.target_len))
+            return handle_whip(s, &req);
         lc_log_info("[sess:%llx %s] %.*s %.*s: not a WebSocket upgrade", (unsigned long long)s->id, s->peer,
                     (int)req.method_len, req.method, (int)req.target_len, req.target);
-        if (whip)
-            http_reply(s, 404, "Not Found", "WHIP and WHEP are not available in this version of livecdn");
-        else
-            http_reply(s, 426, "Upgrade Required", "this port speaks WebSocket signaling");
+        http_reply(s, 426, "Upgrade Required", "this port speaks WebSocket signaling");
         return -1;
     }
     char accept[29];

@@ -233,8 +233,8 @@ static void on_rtcp(lc_rtc_session_t *s, uint8_t *buf, size_t len)
         if (s->role == LC_RTC_PLAY && h.pt == LC_RTCP_RTPFB && h.count == LC_RTCP_FMT_NACK) {
             uint16_t seqs[256];
             int n = lc_rtcp_nack_parse(&h, &fb, seqs, 256, &err);
-            if (n > 0)
-                lc_rtc_play_nack(s, fb.media_ssrc, seqs, (size_t)n);
+            if (n > 0) /* the count may exceed what was stored */
+                lc_rtc_play_nack(s, fb.media_ssrc, seqs, n > 256 ? 256 : (size_t)n);
         } else if (s->role == LC_RTC_PLAY && h.pt == LC_RTCP_PSFB &&
                    (h.count == LC_RTCP_FMT_PLI || h.count == LC_RTCP_FMT_FIR)) {
             uint64_t now = lc_rtc_now_ms();
@@ -361,7 +361,9 @@ static void stream_codecs(lc_rtc_session_t *s, lc_sdp_negotiate_policy_t *pol)
     lc_stream_t *e = lc_shm_stream(shm, id);
     uint32_t v = atomic_load(&e->vcodec), a = atomic_load(&e->acodec);
     pol->stream_video = v == LC_CODEC_H264 ? "H264" : v == LC_CODEC_VP8 ? "VP8" : NULL;
-    pol->stream_audio = a == LC_CODEC_OPUS ? "opus" : NULL;
+    /* audio that cannot be sent is still answered (Opus, silent): clients
+     * such as aiortc cannot take a rejected audio section */
+    pol->stream_audio = "opus";
     if (a && a != LC_CODEC_OPUS)
         s->info = a == LC_CODEC_AAC ? "video only: the stream's audio is AAC, which WebRTC players get once live "
                                       "transcoding lands"
