@@ -112,7 +112,10 @@ static void start_stream(lc_signaling_t *sig, const lc_sig_msg_t *m, int role)
     int n = 0;
     for (lc_sig_stream_t *st = sig->streams; st; st = st->next)
         n++;
+    const char *token = lc_ws_session_worker(sig->ws)->cycle->conf->signaling_publish_token;
     const char *fail = !m->name[0] ? "Bad stream name" : !m->sdp ? "Bad SDP: the message has no sdp"
+                     : role == LC_RTC_PUBLISH && token[0] && strcmp(token, m->token) != 0
+                         ? "Not authorized: publishing needs the right token"
                      : stream_find(sig, m->id) ? "A stream with this id is already open in this session"
                      : n >= MAX_STREAMS ? "Too many streams in one session" : NULL;
     if (fail) {

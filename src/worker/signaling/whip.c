@@ -155,9 +155,16 @@ static void delete(const char *kind, const char *name, const char *id, lc_worker
     reply(out, 404, "Not Found", "No such session on this server");
 }
 
+/* WHIP's way of carrying the publish token: "Authorization: Bearer TOKEN" */
+static int authorized(const char *token, const char *auth, size_t alen)
+{
+    size_t n = strlen(token);
+    return !token[0] || (auth && alen == 7 + n && strncasecmp(auth, "Bearer ", 7) == 0 && memcmp(auth + 7, token, n) == 0);
+}
+
 void lc_whip_request(lc_worker_t *w, const char *method, size_t mlen, const char *target, size_t tlen,
-                     const char *ctype, size_t ctlen, const char *body, size_t blen, const char *peer,
-                     struct evbuffer *out)
+                     const char *ctype, size_t ctlen, const char *auth, size_t alen, const char *body, size_t blen,
+                     const char *peer, struct evbuffer *out)
 {
     char name[LC_STREAM_NAME_MAX], id[64];
     const char *kind = memcmp(target, "/whip/", 6) == 0 ? "whip" : "whep";
@@ -182,5 +189,11 @@ void lc_whip_request(lc_worker_t *w, const char *method, size_t mlen, const char
         reply(out, 415, "Unsupported Media Type", "the offer must be Content-Type: application/sdp");
         return;
     }
-    post(w, strcmp(kind, "whip") == 0 ? LC_RTC_PUBLISH : LC_RTC_PLAY, kind, name, body, blen, peer, out);
+    int role = strcmp(kind, "whip") == 0 ? LC_RTC_PUBLISH : LC_RTC_PLAY;
+    if (role == LC_RTC_PUBLISH && !authorized(w->cycle->conf->signaling_publish_token, auth, alen)) {
+        lc_log_info("[whip %s] publish of \"%s\" refused: no or wrong bearer token", peer, name);
+        reply(out, 401, "Unauthorized", "Not authorized: publishing needs the right token");
+        return;
+    }
+    post(w, role, kind, name, body, blen, peer, out);
 }

@@ -20,9 +20,10 @@
 /* Is this request target ours? */
 int lc_whip_target(const char *target, size_t len);
 /* Answer one request completely into out (status line, headers, body). */
+/* auth: the Authorization header's value, NULL if absent (signaling.publish_token) */
 void lc_whip_request(lc_worker_t *w, const char *method, size_t mlen, const char *target, size_t tlen,
-                     const char *ctype, size_t ctlen, const char *body, size_t blen, const char *peer,
-                     struct evbuffer *out);
+                     const char *ctype, size_t ctlen, const char *auth, size_t alen, const char *body, size_t blen,
+                     const char *peer, struct evbuffer *out);
 void lc_whip_close_all(void);
 
 #endif

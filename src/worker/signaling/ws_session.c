@@ -148,15 +148,16 @@ static int handle_whip(lc_ws_session_t *s, const lc_http_request_t *req)
     }
     if (evbuffer_get_length(in) < req->head_len + (size_t)blen)
         return 0;
-    const lc_http_header_t *ct = lc_http_find_header(req, "Content-Type");
     /* the head was pulled up contiguously; the body follows it */
     const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)(req->head_len + (size_t)blen));
     lc_http_request_t again;
     const char *err;
     lc_http_parse_request(buf, req->head_len, MAX_HEAD, &again, &err); /* pointers into the pulled-up copy */
-    ct = lc_http_find_header(&again, "Content-Type");
+    const lc_http_header_t *ct = lc_http_find_header(&again, "Content-Type");
+    const lc_http_header_t *auth = lc_http_find_header(&again, "Authorization");
     lc_whip_request(s->w, again.method, again.method_len, again.target, again.target_len, ct ? ct->value : NULL,
-                    ct ? ct->value_len : 0, buf + req->head_len, (size_t)blen, s->peer, bufferevent_get_output(s->bev));
+                    ct ? ct->value_len : 0, auth ? auth->value : NULL, auth ? auth->value_len : 0,
+                    buf + req->head_len, (size_t)blen, s->peer, bufferevent_get_output(s->bev));
     evbuffer_drain(in, req->head_len + (size_t)blen);
     close_after_flush(s);
     return -1;

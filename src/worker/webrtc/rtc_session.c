@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/core/log.h"
@@ -230,7 +231,8 @@ static void on_rtcp(lc_rtc_session_t *s, uint8_t *buf, size_t len)
     lc_rtcp_iter_init(&it, buf, len);
     while (lc_rtcp_iter_next(&it, &h, &err) > 0) {
         lc_rtcp_fb_t fb;
-        if (s->role == LC_RTC_PLAY && h.pt == LC_RTCP_RTPFB && h.count == LC_RTCP_FMT_NACK) {
+        if (s->role == LC_RTC_PLAY && h.pt == LC_RTCP_RTPFB && h.count == LC_RTCP_FMT_NACK &&
+            s->w->cycle->conf->webrtc_nack) {
             uint16_t seqs[256];
             int n = lc_rtcp_nack_parse(&h, &fb, seqs, 256, &err);
             if (n > 0) /* the count may exceed what was stored */
@@ -298,6 +300,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         lc_rtc_end(s, "ICE consent expired: the peer stopped answering");
         return;
     }
+    int64_t pli = s->w->cycle->conf->webrtc_pli_interval_ms;
+    if (s->role == LC_RTC_PUBLISH && pli > 0 && now - s->last_pli_ms >= (uint64_t)pli)
+        lc_rtc_publish_keyframe(s);
     if (now - s->last_report_ms >= 1000) {
         s->last_report_ms = now;
         if (s->role == LC_RTC_PUBLISH)
@@ -378,8 +383,8 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
                  const lc_rtc_owner_ops_t *ops, void *ctx, char **answer, lc_rtc_session_t **out, char *err,
                  size_t errlen)
 {
-    static const char *const video[] = { "VP8", "H264" };
-    static const char *const audio[] = { "opus" };
+    const char *video[2], *audio[1];
+    size_t nvideo = 0, naudio = 0;
     lc_sdp_negotiate_t *neg = NULL;
     lc_sdp_t *sdp = NULL;
     lc_rtc_session_t *s = calloc(1, sizeof(*s));
@@ -409,7 +414,15 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
 
     if (!(sdp = lc_sdp_parse(offer, len, err, errlen)) || !(neg = calloc(1, sizeof(*neg))))
         goto out;
-    lc_sdp_negotiate_policy_t pol = { video, 2, audio, 1, 0, NULL, NULL, NULL };
+    /* codecs.video / codecs.audio, in their order, as far as WebRTC media here goes */
+    const lc_conf_t *conf = w->cycle->conf;
+    for (size_t i = 0; i < conf->codecs_video.n && nvideo < 2; i++)
+        if (codec_of(conf->codecs_video.v[i]) == LC_CODEC_H264 || codec_of(conf->codecs_video.v[i]) == LC_CODEC_VP8)
+            video[nvideo++] = conf->codecs_video.v[i];
+    for (size_t i = 0; i < conf->codecs_audio.n && naudio < 1; i++)
+        if (codec_of(conf->codecs_audio.v[i]) == LC_CODEC_OPUS)
+            audio[naudio++] = conf->codecs_audio.v[i];
+    lc_sdp_negotiate_policy_t pol = { video, nvideo, audio, naudio, 0, NULL, NULL, NULL };
     if (role == LC_RTC_PLAY) {
         if (!lc_core_playable(w, name)) {
             snprintf(err, errlen, "Stream not found");
@@ -424,6 +437,10 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
     for (size_t i = 0; i < neg->nmedia; i++) {
         neg->media[i].fb &= ~(unsigned)LC_SDP_FB_TRANSPORT_CC;
         neg->media[i].ext_id[LC_SDP_EXT_TWCC] = 0;
+        if (!conf->webrtc_nack) { /* webrtc.nack = false: loss is repaired by keyframes only */
+            neg->media[i].fb &= ~(unsigned)LC_SDP_FB_NACK;
+            neg->media[i].rtx_pt = -1;
+        }
     }
     if (neg->video >= 0)
         take_track(&s->video, &neg->media[neg->video]);
