@@ -164,6 +164,8 @@ static lc_cdn_stream_ref_t *own_streams(lc_cdn_t *c, size_t *n)
         }
         snprintf(v[*n].name, sizeof(v[*n].name), "%s", s->name);
         v[*n].fetched = atomic_load_explicit(&s->pulled, memory_order_relaxed) != 0;
+        v[*n].vcodec = (int)atomic_load_explicit(&s->vcodec, memory_order_relaxed);
+        v[*n].acodec = (int)atomic_load_explicit(&s->acodec, memory_order_relaxed);
         (*n)++;
     }
     return v;
@@ -181,8 +183,11 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 static uint64_t state_hash(lc_cdn_t *c, const lc_cdn_stream_ref_t *v, size_t n)
 {
     uint64_t sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += fnv(fnv(14695981039346656037ull, v[i].name, strlen(v[i].name)), &v[i].fetched, sizeof(int));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = fnv(14695981039346656037ull, v[i].name, strlen(v[i].name));
+        int facts[3] = { v[i].fetched, v[i].vcodec, v[i].acodec }; /* codecs learned later re-announce it */
+        sum += fnv(h, facts, sizeof(facts));
+    }
     for (lc_peer_t *p = c->peers; p; p = p->next)
         if (p->state == LC_CDN_NODE_ACTIVE && p->role)
             sum += fnv(fnv(7, p->addr, strlen(p->addr)), &p->role, sizeof(int));
@@ -226,6 +231,7 @@ typedef struct {
     const char *name;
     const lc_peer_t *origin;
     int fetched;
+    int vcodec, acodec;
 } route_pick_t;
 
 static int pick_cmp(const void *a, const void *b)
@@ -256,7 +262,8 @@ static void publish_view(lc_cdn_t *c)
         if (p->state != LC_CDN_NODE_ACTIVE || p->role != LC_CDN_ROLE_ORIGIN)
             continue;
         for (size_t i = 0; i < p->nstreams; i++)
-            v[n++] = (route_pick_t){ p->streams[i].name, p, p->streams[i].fetched };
+            v[n++] = (route_pick_t){ p->streams[i].name, p, p->streams[i].fetched, p->streams[i].vcodec,
+                                     p->streams[i].acodec };
     }
     qsort(v, n, sizeof(*v), pick_cmp);
 
@@ -280,6 +287,8 @@ static void publish_view(lc_cdn_t *c)
         lc_cdn_route_t *r = &t->routes[t->nroutes++];
         snprintf(r->name, sizeof(r->name), "%s", v[i].name);
         snprintf(r->origin, sizeof(r->origin), "%s", v[i].origin->addr);
+        r->vcodec = v[i].vcodec;
+        r->acodec = v[i].acodec;
     }
     lc_shm_unlock(shm);
     free(v);

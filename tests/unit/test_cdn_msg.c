@@ -138,7 +138,7 @@ static void test_state_lists(void **state)
         { "10.0.0.2:8443", LC_CDN_ROLE_EDGE },
         { "[2001:db8::1]:8443", LC_CDN_ROLE_ORIGIN },
     };
-    lc_cdn_stream_ref_t streams[] = { { "live/a", 0 }, { "live/b", 1 }, { "x", 0 } };
+    lc_cdn_stream_ref_t streams[] = { { "live/a", 0, 0, 0 }, { "live/b", 1, 0, 0 }, { "x", 0, 0, 0 } };
     lc_cdn_msg_t in = { .type = LC_CDN_STATE, .node = "10.0.0.1:8443", .role = LC_CDN_ROLE_ORIGIN,
                         .serial = 3, .nodes = nodes, .nnodes = 3, .streams = streams, .nstreams = 3 };
     lc_cdn_msg_t out;
@@ -630,6 +630,32 @@ static void test_size_and_depth(void **state)
     free(buf);
 }
 
+/* A stream's codecs ride along when known, so an edge can answer a WebRTC
+ * offer for a stream it has not pulled yet. */
+static void test_stream_codecs(void **state)
+{
+    (void)state;
+    lc_cdn_stream_ref_t st[2] = { { .name = "a", .vcodec = 1, .acodec = 21 }, { .name = "b", .fetched = 1 } };
+    lc_cdn_msg_t m = { .type = LC_CDN_STATE, .node = "10.0.0.1:8084", .role = LC_CDN_ROLE_ORIGIN, .serial = 3,
+                       .streams = st, .nstreams = 2 };
+    size_t len;
+    char *text = lc_cdn_msg_build(&m, &len);
+    assert_non_null(text);
+    lc_cdn_msg_t back;
+    parse_ok(text, &back);
+    assert_int_equal(back.nstreams, 2);
+    assert_int_equal(back.streams[0].vcodec, 1);
+    assert_int_equal(back.streams[0].acodec, 21);
+    assert_int_equal(back.streams[1].vcodec, 0);
+    assert_int_equal(back.streams[1].acodec, 0);
+    assert_null(strstr(strstr(text, "\"b\""), "codec")); /* unknown codecs are left out */
+    lc_cdn_msg_free(&back);
+    free(text);
+    expect_err("{\"type\":\"state\",\"version\":1,\"node\":\"1.2.3.4:1\",\"role\":\"origin\",\"serial\":1,"
+               "\"nodes\":[],\"streams\":[{\"name\":\"a\",\"fetched\":false,\"vcodec\":300}]}",
+               "vcodec");
+}
+
 static void test_role_name(void **state)
 {
     (void)state;
@@ -758,6 +784,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_each_type),
+        cmocka_unit_test(test_stream_codecs),
         cmocka_unit_test(test_build_shape),
         cmocka_unit_test(test_state_lists),
         cmocka_unit_test(test_escapes_roundtrip),

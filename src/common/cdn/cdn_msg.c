@@ -253,6 +253,17 @@ static int get_lists(ctx_t *c, yajl_val tree, lc_cdn_msg_t *m)
         if (!YAJL_IS_TRUE(f) && !YAJL_IS_FALSE(f))
             return fail(c, "\"fetched\" must be a boolean in %s", c->where);
         m->streams[i].fetched = YAJL_IS_TRUE(f);
+        /* codecs: optional (a stream whose frames have not shown them yet) */
+        static const char *const ck[2] = { "vcodec", "acodec" };
+        int *cv[2] = { &m->streams[i].vcodec, &m->streams[i].acodec };
+        for (int k = 0; k < 2; k++) {
+            yajl_val v = field(e, ck[k]);
+            if (!v)
+                continue;
+            if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 || YAJL_GET_INTEGER(v) > 255)
+                return fail(c, "\"%s\" must be an integer 0..255 in %s", ck[k], c->where);
+            *cv[k] = (int)YAJL_GET_INTEGER(v);
+        }
         m->nstreams++;
     }
     return 0;
@@ -403,7 +414,12 @@ static int gen_body(yajl_gen g, const lc_cdn_msg_t *m, const char *name, unsigne
             const lc_cdn_stream_ref_t *s = &m->streams[i];
             if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
                 gen_key_str(g, "name", s->name, sizeof(s->name)) < 0 || gen_str(g, "fetched", SIZE_MAX) < 0 ||
-                yajl_gen_bool(g, s->fetched != 0) != yajl_gen_status_ok ||
+                yajl_gen_bool(g, s->fetched != 0) != yajl_gen_status_ok)
+                return -1;
+            if ((s->vcodec > 0 && s->vcodec <= 255 &&
+                 (gen_str(g, "vcodec", SIZE_MAX) < 0 || yajl_gen_integer(g, s->vcodec) != yajl_gen_status_ok)) ||
+                (s->acodec > 0 && s->acodec <= 255 &&
+                 (gen_str(g, "acodec", SIZE_MAX) < 0 || yajl_gen_integer(g, s->acodec) != yajl_gen_status_ok)) ||
                 yajl_gen_map_close(g) != yajl_gen_status_ok)
                 return -1;
         }

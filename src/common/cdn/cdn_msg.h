@@ -46,6 +46,7 @@ typedef struct {
 typedef struct {
     char name[LC_STREAM_NAME_MAX];
     int fetched;                  /* 1: the sender pulled it from another origin */
+    int vcodec, acodec;           /* lc_codec_t of its frames so far, 0 = not known yet */
 } lc_cdn_stream_ref_t;
 
 typedef struct {

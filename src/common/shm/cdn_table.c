@@ -28,6 +28,23 @@ int lc_cdn_route_find(lc_shm_t *shm, const char *name, char origin[LC_CDN_ADDR_M
     return rc;
 }
 
+int lc_cdn_route_codecs(lc_shm_t *shm, const char *name, int *vcodec, int *acodec)
+{
+    lc_cdn_table_t *t = lc_shm_cdn(shm);
+    int rc = -ENOENT;
+    lc_shm_lock(shm);
+    for (uint32_t i = 0; t->enabled && i < t->nroutes; i++) {
+        if (strcmp(t->routes[i].name, name) == 0) {
+            *vcodec = t->routes[i].vcodec;
+            *acodec = t->routes[i].acodec;
+            rc = 0;
+            break;
+        }
+    }
+    lc_shm_unlock(shm);
+    return rc;
+}
+
 void lc_cdn_snapshot(lc_shm_t *shm, lc_cdn_table_t *out)
 {
     lc_cdn_table_t *t = lc_shm_cdn(shm);

@@ -30,6 +30,7 @@ typedef struct {
 typedef struct {
     char name[LC_STREAM_NAME_MAX];
     char origin[LC_CDN_ADDR_MAX];
+    int32_t vcodec, acodec;        /* as the origin last said, 0 = not known yet */
 } lc_cdn_route_t;
 
 typedef struct {
@@ -59,6 +60,8 @@ lc_cdn_table_t *lc_shm_cdn(lc_shm_t *shm);
 /* Worker: the origin to pull `name` from. 0 with origin copied, or -ENOENT
  * (no route, or CDN off). */
 int lc_cdn_route_find(lc_shm_t *shm, const char *name, char origin[LC_CDN_ADDR_MAX]);
+/* The same, with the stream's codecs as its origin announced them (0 = not known). */
+int lc_cdn_route_codecs(lc_shm_t *shm, const char *name, int *vcodec, int *acodec);
 
 /* Control: a consistent copy of the nodes and routes (counters included). */
 void lc_cdn_snapshot(lc_shm_t *shm, lc_cdn_table_t *out);

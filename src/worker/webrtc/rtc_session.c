@@ -20,6 +20,7 @@
 #include "common/core/log.h"
 #include "common/core/net.h"
 #include "common/media/flv.h"
+#include "common/shm/cdn_table.h"
 #include "common/shm/stream_table.h"
 #include "common/webrtc/rtcp.h"
 #include "common/webrtc/sdp_negotiate.h"
@@ -360,11 +361,15 @@ static void stream_codecs(lc_rtc_session_t *s, lc_sdp_negotiate_policy_t *pol)
 {
     lc_shm_t *shm = s->w->cycle->shm;
     uint32_t id, gen;
+    int v = 0, a = 0;
     pol->stream_video = pol->stream_audio = NULL;
-    if (lc_stream_find(shm, s->name, &id, &gen) < 0)
+    if (lc_stream_find(shm, s->name, &id, &gen) == 0) {
+        lc_stream_t *e = lc_shm_stream(shm, id);
+        v = (int)atomic_load(&e->vcodec);
+        a = (int)atomic_load(&e->acodec);
+    } else if (lc_cdn_route_codecs(shm, s->name, &v, &a) < 0) {
         return;
-    lc_stream_t *e = lc_shm_stream(shm, id);
-    uint32_t v = atomic_load(&e->vcodec), a = atomic_load(&e->acodec);
+    }
     pol->stream_video = v == LC_CODEC_H264 ? "H264" : v == LC_CODEC_VP8 ? "VP8" : NULL;
     /* audio that cannot be sent is still answered (Opus, silent): clients
      * such as aiortc cannot take a rejected audio section */
