@@ -286,11 +286,16 @@ def publish_and_play(d, srv, codec):
     stats = s["stats"]
     assert stats["codec"].upper() == codec, "the player decodes %s, not %s: %s" % (stats["codec"], codec, stats)
     assert stats["width"] > 0 and stats["height"] > 0, stats
+    # and it goes on: more frames, and Opus audio too
+    more = wait_for(lambda: (state(d, ply).get("stats") or {}).get("framesDecoded", 0) > stats["framesDecoded"] + 25
+                    and state(d, ply)["stats"], 6, "the player to keep decoding", step=0.5)
+    assert more["audioCodec"].lower() == "opus" and more["audioPackets"] > 50, "no Opus audio: %s" % more
     d.switch(ply)
     shown = d.js(VIDEO_FRAMES)
     assert shown > 0, "the <video> element shows no frame (getVideoPlaybackQuality: %s)" % shown
-    print("# %s: %d frames decoded %dx%d in %.1fs, %s kbit/s, video element %s frames"
-          % (codec, stats["framesDecoded"], stats["width"], stats["height"], took, stats["kbps"], shown), flush=True)
+    print("# %s: %d frames decoded %dx%d in %.1fs, then %d at %s kbit/s, %d Opus packets, video element %s frames"
+          % (codec, stats["framesDecoded"], stats["width"], stats["height"], took, more["framesDecoded"],
+             more["kbps"], more["audioPackets"], shown), flush=True)
     assert (stream_info(srv, name) or {}).get("players") == 1, stream_info(srv, name)
 
     # the publisher stops: the player is told why (SPEC 4)
