@@ -175,6 +175,7 @@ const char *lc_codec_name(int codec)
     case LC_CODEC_NELLY: return "nellymoser";
     case LC_CODEC_PCM: return "PCM";
     case LC_CODEC_AMF0_DATA: return "amf0";
+    case LC_CODEC_TEXT: return "text";
     default: return "none";
     }
 }

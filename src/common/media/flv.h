@@ -18,6 +18,7 @@ typedef enum {
     LC_CODEC_AAC = 16, LC_CODEC_MP3 = 17, LC_CODEC_SPEEX = 18, LC_CODEC_PCMA = 19, LC_CODEC_PCMU = 20,
     LC_CODEC_OPUS = 21, LC_CODEC_NELLY = 22, LC_CODEC_PCM = 23,
     LC_CODEC_AMF0_DATA = 32,
+    LC_CODEC_TEXT = 33,       /* a data-channel text message from a WebRTC publisher (track 2) */
 } lc_codec_t;
 
 typedef struct {

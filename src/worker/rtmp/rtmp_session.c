@@ -255,8 +255,9 @@ static void play_frame(void *ctx, lc_shared_frame_t *sf)
 {
     lc_rtmp_session_t *s = ctx;
     /* VP8 and Opus frames (WebRTC publishers) are raw, not FLV bodies: an
-     * RTMP player cannot take them until live transcoding lands */
-    if (sf->f.codec == LC_CODEC_VP8 || sf->f.codec == LC_CODEC_OPUS)
+     * RTMP player cannot take them until live transcoding lands; data
+     * channel text is for WebRTC players */
+    if (sf->f.codec == LC_CODEC_VP8 || sf->f.codec == LC_CODEC_OPUS || sf->f.codec == LC_CODEC_TEXT)
         return;
     if (!sf->rtmp) {
         /* built once per frame per worker: every RTMP player here shares these bytes */

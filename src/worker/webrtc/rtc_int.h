@@ -93,6 +93,10 @@ struct lc_rtc_session {
     uint64_t last_kf_request_ms;
     uint8_t sps[LC_RTP_H264_PS_MAX], pps[LC_RTP_H264_PS_MAX];
     size_t sps_len, pps_len;
+    /* data channels */
+    int sctp_port;                 /* the peer's, 0 when no application section was accepted */
+    struct socket *sctp;
+    int channel;                   /* SCTP stream of the first channel the client opened, -1 none */
     lc_rtc_session_t *prev, *next;
 };
 
@@ -110,6 +114,12 @@ void lc_rtc_publish_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len);
 void lc_rtc_publish_rtcp_tick(lc_rtc_session_t *s);
 void lc_rtc_publish_keyframe(lc_rtc_session_t *s);
 void lc_rtc_publish_end(lc_rtc_session_t *s);
+
+/* rtc_data.c */
+int lc_rtc_data_start(lc_rtc_session_t *s, int remote_port);
+void lc_rtc_data_input(lc_rtc_session_t *s, const uint8_t *buf, size_t len);
+void lc_rtc_data_send_text(lc_rtc_session_t *s, const uint8_t *text, size_t len);
+void lc_rtc_data_stop(lc_rtc_session_t *s);
 
 /* rtc_play.c */
 int lc_rtc_play_begin(lc_rtc_session_t *s);

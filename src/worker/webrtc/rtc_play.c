@@ -126,6 +126,10 @@ static void play_frame(void *ctx, lc_shared_frame_t *sf)
     lc_rtc_session_t *s = ctx;
     rtc_track_t *t = sf->f.track == 0 ? &s->video : sf->f.track == 1 ? &s->audio : NULL;
     const char *err;
+    if (sf->f.codec == LC_CODEC_TEXT) {
+        lc_rtc_data_send_text(s, sf->payload, sf->f.len);
+        return;
+    }
     if (!t || !t->on || sf->f.codec != t->codec || (sf->f.flags & LC_FRAME_META))
         return;
     if (sf->f.codec == LC_CODEC_H264 && (sf->f.flags & LC_FRAME_CONFIG)) {

@@ -107,6 +107,7 @@ static void session_free(lc_rtc_session_t *s)
         lc_rtc_publish_end(s);
     else
         lc_rtc_play_end(s);
+    lc_rtc_data_stop(s);
     lc_rtc_udp_remove(s);
     if (s->timer)
         event_free(s->timer);
@@ -198,8 +199,16 @@ static void dtls_connected(lc_rtc_session_t *s)
     s->ready = 1;
     SLOG(s, LC_LOG_INFO, "connected (SRTP %s)", keys.profile == LC_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
                                                                                         : "AES_CM_128_HMAC_SHA1_80");
+    if (s->sctp_port && lc_rtc_data_start(s, s->sctp_port) < 0)
+        SLOG(s, LC_LOG_WARN, "data channels unavailable: SCTP did not start");
     if (s->role == LC_RTC_PLAY && lc_rtc_play_begin(s) < 0)
         lc_rtc_end(s, "Stream not found");
+}
+
+/* DTLS application data is SCTP (data channels) */
+static void dtls_app_data(void *ctx, const uint8_t *buf, size_t len)
+{
+    lc_rtc_data_input(ctx, buf, len);
 }
 
 static void on_dtls(lc_rtc_session_t *s, const uint8_t *buf, size_t len)
@@ -207,12 +216,12 @@ static void on_dtls(lc_rtc_session_t *s, const uint8_t *buf, size_t len)
     const char *err;
     if (!s->have_addr)
         return; /* DTLS only after a checked ICE pair */
-    if (!s->dtls && !(s->dtls = lc_dtls_new(1, send_raw, NULL, s)))
+    if (!s->dtls && !(s->dtls = lc_dtls_new(1, send_raw, dtls_app_data, s)))
         return;
     int was = lc_dtls_connected(s->dtls);
     if (lc_dtls_feed(s->dtls, buf, len, &err) < 0) {
         char why[160];
-        snprintf(why, sizeof(why), "DTLS failed: %s", err);
+        snprintf(why, sizeof(why), strstr(err, "closed") ? "%s" : "DTLS failed: %s", err);
         lc_rtc_end(s, why);
         return;
     }
@@ -427,7 +436,7 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
     for (size_t i = 0; i < conf->codecs_audio.n && naudio < 1; i++)
         if (codec_of(conf->codecs_audio.v[i]) == LC_CODEC_OPUS)
             audio[naudio++] = conf->codecs_audio.v[i];
-    lc_sdp_negotiate_policy_t pol = { video, nvideo, audio, naudio, 0, NULL, NULL, NULL };
+    lc_sdp_negotiate_policy_t pol = { video, nvideo, audio, naudio, 1, NULL, NULL, NULL };
     if (role == LC_RTC_PLAY) {
         if (!lc_core_playable(w, name)) {
             snprintf(err, errlen, "Stream not found");
@@ -451,6 +460,8 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
         take_track(&s->video, &neg->media[neg->video]);
     if (neg->audio >= 0)
         take_track(&s->audio, &neg->media[neg->audio]);
+    if (neg->data >= 0)
+        s->sctp_port = neg->media[neg->data].sctp_port ? (int)neg->media[neg->data].sctp_port : 5000;
     snprintf(s->fp_alg, sizeof(s->fp_alg), "%s", neg->fp_alg);
     snprintf(s->fp_hex, sizeof(s->fp_hex), "%s", neg->fp_hex);
 
@@ -466,7 +477,7 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
     lc_sdp_negotiate_server_t srv = {
         .ice_ufrag = s->ufrag, .ice_pwd = s->pwd, .fingerprint = fp, .candidates = cands, .ncandidates = 1,
         .session_id = ((uint64_t)random_u32() << 16) | 1, .video_ssrc = s->video.ssrc, .audio_ssrc = s->audio.ssrc,
-        .cname = "livecdn", .msid_stream = "livecdn",
+        .cname = "livecdn", .msid_stream = "livecdn", .sctp_port = 5000, .max_message_size = 65536,
     };
     if (!(*answer = lc_sdp_negotiate_answer(neg, &srv, err, errlen)))
         goto out;
