@@ -39,8 +39,33 @@ def rtmp_roundtrip(pub_node, play_node, name):
             pub.wait()
 
 
+def webrtc_roundtrip(s):
+    """aiortc publishes VP8 + Opus with a data channel message and plays it back: the whole WebRTC path
+    (STUN, DTLS, SRTP, SCTP, depacketize, packetize) runs under valgrind."""
+    from rtc_client import Player, Publisher  # noqa: E402
+
+    async def go():
+        url = "ws://127.0.0.1:%d/" % s.sig_port
+        pub = Publisher(url, "vgrtc")
+        ev = await pub.start()
+        assert ev["status"] == "PUBLISHING", ev
+        pl = Player(url, "vgrtc")
+        ev = await pl.start()
+        assert ev["status"] == "PLAYING", ev
+        for _ in range(300):
+            if pl.video_frames > 10:
+                break
+            await asyncio.sleep(0.1)
+        frames = pl.video_frames
+        await pl.stop()
+        await pub.stop()
+        assert frames > 10, frames
+    asyncio.run(asyncio.wait_for(go(), 120))
+
+
 def exercise(s, peer):
     rtmp_roundtrip(s, s, "vg")
+    webrtc_roundtrip(s)
     wait_for(lambda: len([n for n in s.rest("cdn/show_nodes") if n["state"] == "ACTIVE"]) == 2, 60, "CDN joined")
     rtmp_roundtrip(s, peer, "served")   # the valgrind node serves a pull
     rtmp_roundtrip(peer, s, "pulled")   # the valgrind node pulls

@@ -13,7 +13,15 @@ import time
 
 import aioice.ice
 
-aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]  # before any gathering
+
+
+def set_host_addresses(addrs):
+    """The addresses aiortc gathers host candidates on (default: loopback only,
+    for a server on 127.0.0.1; a test in a network namespace sets its own)."""
+    aioice.ice.get_host_addresses = lambda *a, **k: list(addrs)
+
+
+set_host_addresses(["127.0.0.1"])  # before any gathering
 
 import websockets  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
@@ -131,9 +139,10 @@ class Player:
     answer_hook(sdp) -> sdp may rewrite the server's answer before it is
     applied (e.g. to send media through a proxy)."""
 
-    def __init__(self, sig_url, name, video=True, audio=True, answer_hook=None):
+    def __init__(self, sig_url, name, video=True, audio=True, answer_hook=None, kinds=None):
         self.sig_url, self.name = sig_url, name
-        self.want_video, self.want_audio = video, audio
+        # kinds: the recvonly transceivers to offer, in order (default: video and/or audio)
+        self.kinds = kinds or [k for k, on in (("video", video), ("audio", audio)) if on]
         self.answer_hook = answer_hook
         self.pc = None
         self.sig = None
@@ -170,10 +179,8 @@ class Player:
     async def start(self, sid="v1", sig=None):
         self.sid = sid
         self.pc = new_pc()
-        if self.want_video:
-            self.pc.addTransceiver("video", direction="recvonly")
-        if self.want_audio:
-            self.pc.addTransceiver("audio", direction="recvonly")
+        for kind in self.kinds:
+            self.pc.addTransceiver(kind, direction="recvonly")
 
         @self.pc.on("track")
         def on_track(track):

@@ -326,6 +326,13 @@ int lc_sdp_negotiate_offer(const lc_sdp_t *offer, lc_sdp_negotiate_role_t role,
         copy(r->mid, sizeof(r->mid), m->mid);
         r->rtx_pt = -1;
         r->dir = LC_SDP_DIR_INACTIVE;
+        /* a rejected section still names its format's codec: aiortc wants one it knows in every section */
+        if (m->npts > 0 && m->pts[0].name && m->pts[0].name[0] && m->pts[0].clock) {
+            copy(r->codec, sizeof(r->codec), m->pts[0].name);
+            r->pt = m->pts[0].pt;
+            r->clock = m->pts[0].clock;
+            r->channels = m->pts[0].channels;
+        }
 
         if (m->port == 0 && !m->bundle_only) {
             r->why = "disabled in the offer";
@@ -619,6 +626,10 @@ static void put_media(sbuf_t *b, const lc_sdp_negotiate_t *n, const lc_sdp_negot
          * without ICE credentials, a DTLS role and rtcp-mux, rejected or not */
         put(b, "a=inactive\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n"
                "a=rtcp-mux\r\n", srv->ice_ufrag, srv->ice_pwd, srv->fingerprint);
+        if (r->codec[0] && r->kind != LC_SDP_KIND_APPLICATION) {
+            put(b, "a=rtpmap:%d %s/%u", r->pt, r->codec, r->clock);
+            put(b, r->channels > 1 ? "/%u\r\n" : "\r\n", r->channels);
+        }
         return;
     }
     if (r->kind == LC_SDP_KIND_APPLICATION) {
