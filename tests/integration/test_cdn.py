@@ -686,6 +686,51 @@ def chain(t):
         s.stop()
 
 
+def webrtc_through_cdn(t):
+    """aiortc publishes VP8 + Opus on an origin; aiortc players on the edge
+    decode it (the edge answers with the codec the origin announced, before
+    any pull); the publisher's stop reaches them as STOPPED."""
+    import asyncio
+    import rtc_client
+    rtc_client.set_host_addresses([NET.host_ip] if NET else ["127.0.0.1"])
+    o = node(t, 20, "origin")
+    e = node(t, 21, "edge", entry=o, workers=2)
+    wait_converged([o, e], 15)
+
+    async def go():
+        pub = rtc_client.Publisher("ws://%s:%d/" % (o.host, o.sig_port), "rtc", video="H264")
+        ev = await pub.start()
+        assert ev["status"] == "PUBLISHING", ev
+        # poll without blocking the loop aiortc runs on
+        for _ in range(150):
+            if "rtc" in routes(e) and (stream_info(o, "rtc") or {}).get("video") == "H264":
+                break
+            await asyncio.sleep(0.1)
+        assert "rtc" in routes(e), routes(e)
+        await asyncio.sleep(1.5)  # the origin's state names the codec
+        players = [rtc_client.Player("ws://%s:%d/" % (e.host, e.sig_port), "rtc") for _ in range(2)]
+        for p in players:
+            ev = await p.start()
+            assert ev["status"] == "PLAYING", ev
+        for _ in range(100):
+            if min(p.video_frames for p in players) >= 30:
+                break
+            await asyncio.sleep(0.1)
+        for p in players:
+            assert p.video_frames >= 30 and p.sizes == {(320, 240)}, (p.video_frames, p.sizes)
+        assert metric(o, "livecdn_cdn_serves_active") == 1
+        await pub.stop()
+        for p in players:
+            ev = await p.sig.next_stream_event(15)
+            assert ev["status"] == "STOPPED" and ev.get("info") == "Stopped by publisher stop", ev
+            await p.stop()
+    asyncio.run(asyncio.wait_for(go(), 90))
+
+
+CASES = [("WebRTC publish on an origin plays over WebRTC on an edge; publisher stop reaches the players",
+          webrtc_through_cdn)]
+
+
 def main():
     global NET
     make_media()
@@ -704,7 +749,13 @@ def main():
         print("# nodes in network namespaces lc%dn*, bridge %s %s/24" % (PID, NET.bridge, NET.host_ip), flush=True)
     else:
         print("# %s: all nodes on 127.0.0.1" % skip_reason, flush=True)
+    only = os.environ.get("LC_CDN_CASES")  # run only the cases whose name contains this
     with Tests() as t:
+        if only:
+            for name, fn in CASES:
+                if only in name:
+                    t.case(name, fn, t)
+            return
         t.case("origin + edge: membership, routes, edge players share one pull, publisher stop", two_nodes, t)
         t.case("edge drops an idle pull; publishing a pulled name is refused", idle_pull_and_name_in_use, t)
         t.case("bad input on the CDN port closes only that link", bad_input, t)
@@ -716,6 +767,8 @@ def main():
                   "namespaces", flush=True)
         t.case("four nodes (2 origins, 2 edges) converge; each edge plays both origins' streams", four_nodes, t)
         t.case("chain A <- B <- C: C knows A and plays its stream", chain, t)
+        t.case("WebRTC publish on an origin plays over WebRTC on an edge; publisher stop reaches the players",
+               webrtc_through_cdn, t)
 
 
 def on_term(signum, frame):
