@@ -11,11 +11,13 @@
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <event2/bufferevent_ssl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 
 #include "common/core/log.h"
+#include "common/core/tls.h"
 #include "common/core/net.h"
 
 #define MAX_BODY (1 << 20)
@@ -131,12 +133,57 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         evhttp_del_accept_socket(ctl->http, ctl->bound);
         ctl->bound = NULL;
     }
+    if (!ctl->quitting && ctl->bound_tls) {
+        evhttp_del_accept_socket(ctl->https, ctl->bound_tls);
+        ctl->bound_tls = NULL;
+    }
     ctl->quitting = 1;
     struct timeval tv = { 0, 50000 };
     if (!ctl->quit_tick)
         ctl->quit_tick = event_new(ctl->base, -1, EV_PERSIST, on_quit_tick, ctl);
     event_add(ctl->quit_tick, &tv);
     maybe_exit(ctl);
+}
+
+/* https://: every connection of the TLS evhttp gets its own SSL */
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    lc_control_t *ctl = arg;
+    SSL *ssl = SSL_new(ctl->tls);
+    return ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+               : NULL;
+}
+
+static void setup_http(lc_control_t *ctl, struct evhttp *h)
+{
+    evhttp_set_max_headers_size(h, MAX_HEADERS);
+    evhttp_set_max_body_size(h, MAX_BODY);
+    evhttp_set_timeout(h, 30);
+    /* every method reaches our handlers, which answer 405 in JSON */
+    evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_OPTIONS |
+                                      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
+    evhttp_set_gencb(h, on_request, ctl);
+}
+
+/* The same API and pages on http.tls_listen. 0, or -1 (logged). */
+static int start_https(lc_control_t *ctl)
+{
+    char err[512];
+    int fd = ctl->cycle->listeners[LC_LISTEN_HTTP_TLS].fd;
+    if (fd < 0)
+        return 0;
+    ctl->tls = lc_tls_server_ctx(ctl->cycle->conf, err, sizeof(err));
+    ctl->https = ctl->tls ? evhttp_new(ctl->base) : NULL;
+    int dup = ctl->https ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    ctl->bound_tls = dup >= 0 ? evhttp_accept_socket_with_handle(ctl->https, dup) : NULL;
+    if (!ctl->bound_tls) {
+        lc_log_error("cannot serve http.tls_listen %s: %s", ctl->cycle->listeners[LC_LISTEN_HTTP_TLS].addr,
+                     ctl->tls ? "no listener" : err);
+        return -1;
+    }
+    evhttp_set_bevcb(ctl->https, tls_bev, ctl);
+    setup_http(ctl, ctl->https);
+    return 0;
 }
 
 int lc_control_main(lc_cycle_t *cycle)
@@ -159,14 +206,9 @@ int lc_control_main(lc_cycle_t *cycle)
             return 1;
         }
     }
-    evhttp_set_max_headers_size(ctl.http, MAX_HEADERS);
-    evhttp_set_max_body_size(ctl.http, MAX_BODY);
-    evhttp_set_timeout(ctl.http, 30);
-    /* every method reaches our handlers, which answer 405 in JSON */
-    evhttp_set_allowed_methods(ctl.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
-    evhttp_set_gencb(ctl.http, on_request, &ctl);
+    setup_http(&ctl, ctl.http);
+    if (start_https(&ctl) < 0)
+        return 1;
     for (int i = 0; i < 4; i++) {
         sigs[i] = evsignal_new(ctl.base, signos[i], on_signal, &ctl);
         event_add(sigs[i], NULL);
@@ -179,6 +221,9 @@ int lc_control_main(lc_cycle_t *cycle)
     if (ctl.quit_tick)
         event_free(ctl.quit_tick);
     evhttp_free(ctl.http);
+    if (ctl.https)
+        evhttp_free(ctl.https);
+    SSL_CTX_free(ctl.tls);
     event_base_free(ctl.base);
     lc_log_info("control exiting");
     return 0;

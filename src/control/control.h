@@ -7,6 +7,8 @@
 
 #include <event2/http.h>
 
+#include <openssl/ssl.h>
+
 #include "common/core/cycle.h"
 
 typedef struct {
@@ -14,6 +16,9 @@ typedef struct {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
+    struct evhttp *https;          /* http.tls_listen, NULL when off */
+    struct evhttp_bound_socket *bound_tls;
+    SSL_CTX *tls;
     int pending;          /* requests answered later (reload waits for the master) */
     int quitting;
     struct event *quit_tick;

@@ -26,13 +26,16 @@ static const char *wanted_addr(const lc_conf_t *conf, int kind)
     case LC_LISTEN_SIGNALING: return conf->signaling_listen;
     case LC_LISTEN_HTTP: return conf->http_listen;
     case LC_LISTEN_RTMP: return conf->rtmp_listen;
+    case LC_LISTEN_SIGNALING_TLS: return conf->signaling_tls_listen;
+    case LC_LISTEN_HTTP_TLS: return conf->http_tls_listen;
     }
     return "";
 }
 
 int lc_listeners_open(lc_cycle_t *cycle, const lc_cycle_t *old, char *err, size_t errlen)
 {
-    static const char *names[] = { "signaling.listen", "http.listen", "rtmp.listen", "cdn.port" };
+    static const char *names[] = { "signaling.listen", "http.listen", "rtmp.listen", "cdn.port",
+                                   "signaling.tls_listen", "http.tls_listen" };
 
     for (int k = 0; k < LC_LISTEN_KINDS; k++) {
         lc_listener_t *l = &cycle->listeners[k];

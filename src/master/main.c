@@ -106,10 +106,6 @@ static int open_log(const lc_conf_t *conf)
  * once at start rather than let a user believe they took effect. */
 static void warn_unbuilt(const lc_conf_t *conf)
 {
-    if (conf->signaling_tls_listen[0])
-        lc_log_warn("signaling.tls_listen is not supported in this version: wss:// is off");
-    if (conf->http_tls_listen[0])
-        lc_log_warn("http.tls_listen is not supported in this version: https:// is off");
     if (conf->cdn_enabled && strcmp(conf->cdn_mode, "static") == 0)
         lc_log_warn("cdn.mode = \"static\" is not supported in this version: the node joins the dynamic CDN");
     if (conf->cdn_enabled && conf->cdn_codecs_exclude.n > 0)

@@ -15,6 +15,7 @@
 #include "common/core/log.h"
 #include "common/shm/notify.h"
 #include "worker/signaling/signaling.h"
+#include "common/core/tls.h"
 #include "worker/stream_core.h"
 #include "worker/signaling/whip.h"
 #include "worker/webrtc/rtc.h"
@@ -51,7 +52,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (l == w->rtmp)
         lc_rtmp_session_accept(w, fd, sa);
     else
-        lc_ws_session_accept(w, fd, sa);
+        lc_ws_session_accept(w, fd, sa, l == w->signaling_tls ? w->tls : NULL);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -59,7 +60,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
     lc_worker_t *w = arg;
     /* EMFILE and friends: log, keep the listener; libevent retries */
     lc_log_errno(LC_LOG_ERROR, EVUTIL_SOCKET_ERROR(), "accept() failed on %s",
-                 l == w->rtmp ? "rtmp.listen" : "signaling.listen");
+                 l == w->rtmp ? "rtmp.listen" : l == w->signaling_tls ? "signaling.tls_listen" : "signaling.listen");
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -84,6 +85,10 @@ static void start_drain(lc_worker_t *w)
     if (w->rtmp) {
         evconnlistener_free(w->rtmp);
         w->rtmp = NULL;
+    }
+    if (w->signaling_tls) {
+        evconnlistener_free(w->signaling_tls);
+        w->signaling_tls = NULL;
     }
     lc_log_info("draining: %llu sessions open, at most %llds", 
                 (unsigned long long)atomic_load(&self_proc(w)->connections),
@@ -149,6 +154,14 @@ int lc_worker_main(lc_cycle_t *cycle)
                      cycle->listeners[LC_LISTEN_SIGNALING].addr, cycle->listeners[LC_LISTEN_RTMP].addr);
         return 1;
     }
+    char err[512];
+    if (cycle->listeners[LC_LISTEN_SIGNALING_TLS].fd >= 0 &&
+        (!(w.tls = lc_tls_server_ctx(cycle->conf, err, sizeof(err))) ||
+         listen_on(&w, LC_LISTEN_SIGNALING_TLS, &w.signaling_tls) < 0)) {
+        lc_log_error("worker start failed: cannot serve signaling.tls_listen %s: %s",
+                     cycle->listeners[LC_LISTEN_SIGNALING_TLS].addr, w.tls ? "listener" : err);
+        return 1;
+    }
     /* without its UDP port a worker still serves RTMP; WebRTC offers are refused with the reason */
     if (lc_rtc_init(&w) < 0)
         lc_log_error("webrtc is off in this worker (see above)");
@@ -178,6 +191,9 @@ int lc_worker_main(lc_cycle_t *cycle)
         evconnlistener_free(w.signaling);
     if (w.rtmp)
         evconnlistener_free(w.rtmp);
+    if (w.signaling_tls)
+        evconnlistener_free(w.signaling_tls);
+    SSL_CTX_free(w.tls);
     if (w.drain_timer)
         event_free(w.drain_timer);
     event_free(w.wake);

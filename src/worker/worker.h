@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
 
 #include "common/core/cycle.h"
 
@@ -24,6 +25,8 @@ typedef struct lc_worker {
     uint64_t next_session_id;
     struct lc_core *core;      /* stream_core.c: publishers and fan-outs of this worker */
     struct evconnlistener *rtmp;
+    struct evconnlistener *signaling_tls; /* wss:// and https:// WHIP/WHEP */
+    SSL_CTX *tls;
 } lc_worker_t;
 
 /* A session opened or closed: keeps the shared counters (and draining) right. */
@@ -35,6 +38,6 @@ void lc_rtmp_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct soc
 void lc_rtmp_session_close_all(void);
 
 /* signaling/ws_session.c: take an accepted signaling connection. */
-void lc_ws_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer);
+void lc_ws_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer, SSL_CTX *tls);
 
 #endif

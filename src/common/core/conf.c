@@ -8,6 +8,8 @@
  */
 #include "common/core/conf.h"
 
+#include "common/core/tls.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
@@ -347,6 +349,12 @@ lc_conf_t *lc_conf_load(const char *file, const char *prefix, char *err, size_t 
         snprintf(err, errlen, "%s: \"webrtc.udp_ports\" must hold at least 2 ports per worker "
                  "(old and new workers use separate ports during a reload)", conf->file);
         goto failed;
+    }
+    if (lc_tls_wanted(conf)) { /* certificate files are checked now, not at the first handshake */
+        SSL_CTX *ctx = lc_tls_server_ctx(conf, err, errlen);
+        if (!ctx)
+            goto failed;
+        SSL_CTX_free(ctx);
     }
     if (conf->media_ring_size * 2 > conf->media_shm_size) {
         snprintf(err, errlen, "%s: \"media.shm_size\" must hold at least two rings of \"media.ring_size\"",

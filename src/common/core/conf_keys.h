@@ -31,9 +31,9 @@
     X(signaling_tls_listen, "signaling.tls_listen", ADDR, "\"\"", 0, 0, 1, \
       "wss:// and https:// address, \"\" = off") \
     X(signaling_tls_certificate, "signaling.tls_certificate", STR, "\"\"", 0, 4095, 1, \
-      "PEM certificate for tls_listen") \
+      "PEM certificate (chain) for signaling.tls_listen and http.tls_listen") \
     X(signaling_tls_certificate_key, "signaling.tls_certificate_key", STR, "\"\"", 0, 4095, 1, \
-      "PEM private key for tls_listen") \
+      "PEM private key of that certificate") \
     X(signaling_publish_token, "signaling.publish_token", STR, "\"\"", 0, 255, 1, \
       "if set, publishing needs this token") \
     X(webrtc_udp_ports, "webrtc.udp_ports", RANGE, "\"31000-31999\"", 1024, 65535, 1, \
@@ -70,7 +70,7 @@
     X(http_listen, "http.listen", ADDR, "\"127.0.0.1:8081\"", 0, 0, 1, \
       "REST API, metrics and web pages, served by the control process") \
     X(http_tls_listen, "http.tls_listen", ADDR, "\"\"", 0, 0, 1, \
-      "https:// address of the control process, \"\" = off") \
+      "https:// address of the control process (signaling.tls_certificate), \"\" = off") \
     X(http_root, "http.root", STR, "\"html\"", 1, 4095, 1, \
       "directory of the static pages, relative to the prefix") \
     X(http_allow, "http.allow", LIST, "[\"127.0.0.1\", \"::1\"]", 0, 63, 1, \

@@ -13,7 +13,10 @@
 #include "common/core/conf.h"
 #include "common/shm/shm.h"
 
-enum lc_listen_kind { LC_LISTEN_SIGNALING = 0, LC_LISTEN_HTTP, LC_LISTEN_RTMP, LC_LISTEN_CDN, LC_LISTEN_KINDS };
+enum lc_listen_kind {
+    LC_LISTEN_SIGNALING = 0, LC_LISTEN_HTTP, LC_LISTEN_RTMP, LC_LISTEN_CDN, LC_LISTEN_SIGNALING_TLS, LC_LISTEN_HTTP_TLS,
+    LC_LISTEN_KINDS
+};
 
 typedef struct {
     int fd;            /* -1 when the address is "" (off) */

@@ -10,6 +10,9 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +298,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     lc_ws_session_t *s = arg;
     (void)bev;
+    if (what == BEV_EVENT_CONNECTED) /* the TLS handshake of wss:// or https:// is done */
+        return;
     if ((what & BEV_EVENT_TIMEOUT) && s->upgraded && !s->closing && s->idle_pings == 0) {
         /* silence: ask the peer to prove it is there */
         s->idle_pings = 1;
@@ -305,25 +310,32 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_TIMEOUT)
         lc_log_info("[sess:%llx %s] %s timed out", (unsigned long long)s->id, s->peer,
                     s->upgraded ? "websocket" : "HTTP handshake");
-    else if (what & BEV_EVENT_ERROR)
+    else if (what & BEV_EVENT_ERROR) {
+        unsigned long tls = bufferevent_get_openssl_error(s->bev);
         lc_log_info("[sess:%llx %s] connection error: %s", (unsigned long long)s->id, s->peer,
-                    strerror(EVUTIL_SOCKET_ERROR()));
+                    tls ? ERR_reason_error_string(tls) : strerror(EVUTIL_SOCKET_ERROR()));
+    }
     else
         lc_log_debug("[sess:%llx %s] peer closed", (unsigned long long)s->id, s->peer);
     session_free(s);
 }
 
-void lc_ws_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer)
+void lc_ws_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer, SSL_CTX *tls)
 {
     lc_ws_session_t *s = calloc(1, sizeof(*s));
-    if (!s) {
+    SSL *ssl = tls ? SSL_new(tls) : NULL;
+    if (!s || (tls && !ssl)) {
+        SSL_free(ssl);
+        free(s);
         evutil_closesocket(fd);
         return;
     }
     s->w = w;
     s->id = ++w->next_session_id;
     lc_net_addr_str(peer, s->peer, sizeof(s->peer));
-    s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    /* wss:// and https:// (WHIP/WHEP): the same session over a TLS bufferevent, which owns ssl */
+    s->bev = ssl ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+                 : bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     s->message = evbuffer_new();
     if (!s->bev || !s->message) {
         if (s->bev)
