@@ -19,6 +19,7 @@
 #include "worker/stream_core.h"
 #include "worker/signaling/whip.h"
 #include "worker/webrtc/rtc.h"
+#include "worker/webrtc/rtc_udp.h"
 
 static lc_proc_t *self_proc(lc_worker_t *w)
 {
@@ -118,6 +119,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     /* Clear first, then read rings: a frame written after this is not missed. */
     lc_notify_ack(w->cycle->shm, w->cycle->slot);
     lc_core_on_wake(w);
+    lc_rtc_udp_flush(); /* the RTP this wake-up queued for WebRTC players */
 }
 
 /* Serve one of the master's listening sockets (a dup: closing ours on

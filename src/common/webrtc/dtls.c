@@ -122,6 +122,8 @@ static SSL_CTX *make_ctx(int server)
         return NULL;
     }
     SSL_CTX_set_options(c, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
+    /* after the handshake a media session rarely uses DTLS: no idle buffers per player */
+    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     (void)server;
     return c;
 }

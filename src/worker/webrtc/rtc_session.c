@@ -86,9 +86,10 @@ static void send_raw(void *ctx, const uint8_t *buf, size_t len)
 void lc_rtc_send_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len)
 {
     const char *err;
-    if (!s->ready || lc_srtp_protect_rtp(s->srtp, pkt, &len, RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER, &err) < 0)
+    if (!s->ready || !s->have_addr ||
+        lc_srtp_protect_rtp(s->srtp, pkt, &len, RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER, &err) < 0)
         return;
-    send_raw(s, pkt, len);
+    lc_rtc_udp_queue((struct sockaddr *)&s->addr, s->addrlen, pkt, len);
 }
 
 void lc_rtc_send_rtcp(lc_rtc_session_t *s, uint8_t *pkt, size_t len)
@@ -320,6 +321,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         else
             lc_rtc_play_rtcp_tick(s);
     }
+    lc_rtc_udp_flush();
 }
 
 /* ---- offer and answer ---- */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
@@ -41,6 +42,15 @@ static struct event *ev;
 static int port;
 static char cand_ip[64];
 static addr_entry_t *by_addr[BUCKETS];
+
+/* The media send batch: one sendmmsg for up to BATCH packets, to any peers. */
+#define BATCH 64
+#define SLOT 1600
+static struct mmsghdr batch[BATCH];
+static struct iovec batch_iov[BATCH];
+static struct sockaddr_storage batch_to[BATCH];
+static uint8_t batch_buf[BATCH][SLOT];
+static unsigned batch_n;
 static ufrag_entry_t *by_ufrag[BUCKETS];
 
 static uint32_t hash_bytes(const void *p, size_t n)
@@ -158,6 +168,31 @@ void lc_rtc_udp_send(const struct sockaddr *to, socklen_t tolen, const uint8_t *
         (void)sendto(fd, buf, len, MSG_DONTWAIT, to, tolen);
 }
 
+void lc_rtc_udp_flush(void)
+{
+    for (unsigned done = 0; done < batch_n;) {
+        int n = sendmmsg(fd, batch + done, batch_n - done, MSG_DONTWAIT);
+        if (n <= 0)
+            break; /* a full socket buffer drops the rest, as the network would */
+        done += (unsigned)n;
+    }
+    batch_n = 0;
+}
+
+void lc_rtc_udp_queue(const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len)
+{
+    if (fd < 0 || len > SLOT)
+        return;
+    if (batch_n == BATCH)
+        lc_rtc_udp_flush();
+    unsigned i = batch_n++;
+    memcpy(batch_buf[i], buf, len);
+    memcpy(&batch_to[i], to, tolen);
+    batch_iov[i] = (struct iovec){ batch_buf[i], len };
+    batch[i].msg_hdr = (struct msghdr){ .msg_name = &batch_to[i], .msg_namelen = tolen, .msg_iov = &batch_iov[i],
+                                        .msg_iovlen = 1 };
+}
+
 static void on_readable(evutil_socket_t s, short what, void *arg)
 {
     uint8_t buf[MAX_DATAGRAM];
@@ -169,7 +204,7 @@ static void on_readable(evutil_socket_t s, short what, void *arg)
         socklen_t fromlen = sizeof(from);
         ssize_t n = recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
         if (n <= 0)
-            return;
+            break;
         lc_rtc_session_t *sess = find_addr((struct sockaddr *)&from);
         if (!sess && lc_stun_is_stun(buf, (size_t)n)) {
             /* USERNAME is "ours:theirs": ours names the session */
@@ -183,6 +218,7 @@ static void on_readable(evutil_socket_t s, short what, void *arg)
         if (sess)
             lc_rtc_session_on_packet(sess, (struct sockaddr *)&from, fromlen, buf, (size_t)n);
     }
+    lc_rtc_udp_flush(); /* retransmissions NACKs asked for */
 }
 
 static void pick_candidate_ip(const lc_conf_t *conf, const lc_net_addr_t *listen)

@@ -27,6 +27,10 @@ const char *lc_rtc_udp_candidate_ip(void);
 int lc_rtc_udp_port(void);
 
 void lc_rtc_udp_send(const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len);
+/* Media: queued and sent in batches (sendmmsg) when the batch is full or
+ * at lc_rtc_udp_flush, which every event that queues calls before it returns. */
+void lc_rtc_udp_queue(const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len);
+void lc_rtc_udp_flush(void);
 
 /* Sessions are found by their local ufrag (ICE) and then by address. */
 void lc_rtc_udp_add_ufrag(const char *ufrag, lc_rtc_session_t *s);
