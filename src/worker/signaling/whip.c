@@ -38,8 +38,12 @@ int lc_whip_target(const char *t, size_t len)
     return len > 6 && (memcmp(t, "/whip/", 6) == 0 || memcmp(t, "/whep/", 6) == 0);
 }
 
+static const char *log_peer; /* of the request being answered: every refusal gets a log line */
+
 static void reply(struct evbuffer *out, int code, const char *status, const char *text)
 {
+    if (code >= 400 && log_peer)
+        lc_log_info("[whip %s] %d %s: %s", log_peer, code, status, text);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n" CORS "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
                              "Connection: close\r\n\r\n%s\n", code, status, strlen(text) + 1, text);
 }
@@ -168,6 +172,7 @@ void lc_whip_request(lc_worker_t *w, const char *method, size_t mlen, const char
 {
     char name[LC_STREAM_NAME_MAX], id[64];
     const char *kind = memcmp(target, "/whip/", 6) == 0 ? "whip" : "whep";
+    log_peer = peer;
     if (split(target, tlen, name, sizeof(name), id, sizeof(id)) < 0) {
         reply(out, 400, "Bad Request", "Bad stream name");
         return;
