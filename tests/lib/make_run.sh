@@ -35,7 +35,10 @@ Publish on the origin:
   ffmpeg -re -f lavfi -i testsrc2 -f lavfi -i sine -c:v libx264 -c:a aac -f flv rtmp://127.0.0.1:1935/live/cam
 Play on the edge (it pulls the stream from the origin through the CDN):
   ffplay rtmp://127.0.0.1:1945/live/cam     (bin/livecdnctl -a 127.0.0.1:8091 show cdn-routes lists it)
-Publisher and player pages arrive with WebRTC (see README).
+WebRTC from a browser: publish on the origin, play on the edge:
+  http://127.0.0.1:8081/publisher.html?ws=ws://127.0.0.1:8080/&name=cam
+  http://127.0.0.1:8091/player.html?ws=ws://127.0.0.1:8090/&name=cam
+  (browsers skip loopback for ICE: to use them, listen on a LAN address and set webrtc.public_ip)
 Press Ctrl-C to stop both.
 EOT
 wait
