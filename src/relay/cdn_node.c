@@ -20,7 +20,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -656,20 +655,10 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 /* cdn.ip, or the first non-loopback IPv4 address, or 127.0.0.1. */
 static void own_ip(const lc_conf_t *conf, char *out, size_t len)
 {
-    struct ifaddrs *ifs;
-    snprintf(out, len, "%s", conf->cdn_ip[0] ? conf->cdn_ip : "127.0.0.1");
-    if (conf->cdn_ip[0] || getifaddrs(&ifs) < 0)
-        return;
-    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
-            continue;
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
-        if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127)
-            continue;
-        inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)len);
-        break;
-    }
-    freeifaddrs(ifs);
+    if (conf->cdn_ip[0])
+        snprintf(out, len, "%s", conf->cdn_ip);
+    else
+        lc_net_first_ipv4(out, len);
 }
 
 /* "host" or "host:port" into "ip:port"; names resolved when nodes_resolve_ip. */

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -178,4 +179,22 @@ int lc_net_cidr_match(const char *rule, const struct sockaddr *sa)
             return 0;
     }
     return 1;
+}
+
+void lc_net_first_ipv4(char *buf, size_t len)
+{
+    struct ifaddrs *ifs;
+    snprintf(buf, len, "127.0.0.1");
+    if (getifaddrs(&ifs) < 0)
+        return;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
+        if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127)
+            continue;
+        inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)len);
+        break;
+    }
+    freeifaddrs(ifs);
 }

@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,20 +236,7 @@ static void pick_candidate_ip(const lc_conf_t *conf, const lc_net_addr_t *listen
         cand_ip[strcspn(cand_ip, "]")] = '\0';
         return;
     }
-    snprintf(cand_ip, sizeof(cand_ip), "127.0.0.1");
-    struct ifaddrs *ifs;
-    if (getifaddrs(&ifs) < 0)
-        return;
-    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
-            continue;
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
-        if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127)
-            continue;
-        inet_ntop(AF_INET, &sin->sin_addr, cand_ip, sizeof(cand_ip));
-        break;
-    }
-    freeifaddrs(ifs);
+    lc_net_first_ipv4(cand_ip, sizeof(cand_ip));
 }
 
 int lc_rtc_udp_start(lc_worker_t *w)
