@@ -46,6 +46,7 @@
 # CDN_BENCH_BUDGET (330 s), CDN_BENCH_PIN (1).
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. bench/lib.sh
 ROOT=$PWD
 LOAD=$ROOT/build/bench/rtmp_load
 HOP=$ROOT/build/bench/cdn_hop
@@ -82,18 +83,6 @@ node_procs() {
     ps -eo pid=,sid= | awk -v s="$m" '$2 == s { print $1 }'
 }
 
-stop_pid() {
-    local pid=$1 sig=$2 grace=$3
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null
-    for _ in $(seq $((grace * 10))); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
 
 # stop_node ID: TERM to the master, then KILL to whatever of its session is left.
 stop_node() {

@@ -42,6 +42,8 @@
 #include "common/rtmp/rtmp_chunk.h"
 #include "common/rtmp/rtmp_handshake.h"
 
+#include "bench_util.h"
+
 #define HS (LC_RTMP_HANDSHAKE_SIZE)
 #define MAX_MESSAGE (8u << 20)
 #define OUR_CHUNK LC_RTMP_DEFAULT_CHUNK
@@ -54,10 +56,6 @@
 #define MAX_SAMPLES 100000
 
 enum { ST_HANDSHAKE, ST_CONNECT, ST_CREATE, ST_PLAY, ST_DONE };
-
-typedef struct {
-    char host[256], port[16], app[256], name[512], tcurl[600];
-} url_t;
 
 typedef struct {
     const char *label;
@@ -83,46 +81,10 @@ static int nsamples, ts_mismatch;
 static int64_t t_count_from; /* frames that reached A before this are not counted */
 static volatile sig_atomic_t stop;
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-static int parse_url(const char *s, url_t *u)
-{
-    const char *p = s, *slash, *colon;
-
-    if (strncmp(p, "rtmp://", 7) != 0)
-        return -1;
-    p += 7;
-    slash = strchr(p, '/');
-    if (!slash || (size_t)(slash - p) >= sizeof(u->host))
-        return -1;
-    colon = memchr(p, ':', (size_t)(slash - p));
-    if (colon) {
-        snprintf(u->host, sizeof(u->host), "%.*s", (int)(colon - p), p);
-        snprintf(u->port, sizeof(u->port), "%.*s", (int)(slash - colon - 1), colon + 1);
-    } else {
-        snprintf(u->host, sizeof(u->host), "%.*s", (int)(slash - p), p);
-        snprintf(u->port, sizeof(u->port), "1935");
-    }
-    p = slash + 1;
-    slash = strchr(p, '/');
-    if (!slash || slash == p || !slash[1] || (size_t)(slash - p) >= sizeof(u->app) ||
-        strlen(slash + 1) >= sizeof(u->name))
-        return -1;
-    snprintf(u->app, sizeof(u->app), "%.*s", (int)(slash - p), p);
-    snprintf(u->name, sizeof(u->name), "%s", slash + 1);
-    snprintf(u->tcurl, sizeof(u->tcurl), "rtmp://%s:%s/%s", u->host, u->port, u->app);
-    return 0;
 }
 
 /* ---- output: small, so a blocking send is fine ---- */
@@ -169,22 +131,7 @@ static int send_amf(player_t *p, uint32_t csid, uint32_t msid, lc_amf0_buf_t *b)
 static int send_connect(player_t *p)
 {
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "connect");
-    lc_amf0_put_number(&b, TXN_CONNECT);
-    lc_amf0_put_object_start(&b);
-    lc_amf0_put_key(&b, "app");
-    lc_amf0_put_string(&b, p->u.app);
-    lc_amf0_put_key(&b, "flashVer");
-    lc_amf0_put_string(&b, "LNX 9,0,124,2");
-    lc_amf0_put_key(&b, "tcUrl");
-    lc_amf0_put_string(&b, p->u.tcurl);
-    lc_amf0_put_key(&b, "capabilities");
-    lc_amf0_put_number(&b, 15);
-    lc_amf0_put_key(&b, "audioCodecs");
-    lc_amf0_put_number(&b, 4071);
-    lc_amf0_put_key(&b, "videoCodecs");
-    lc_amf0_put_number(&b, 252);
-    lc_amf0_put_object_end(&b);
+    rtmp_connect_amf(&b, &p->u, TXN_CONNECT);
     p->state = ST_CONNECT;
     return send_amf(p, CSID_COMMAND, 0, &b);
 }
@@ -192,9 +139,7 @@ static int send_connect(player_t *p)
 static int send_create_stream(player_t *p)
 {
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "createStream");
-    lc_amf0_put_number(&b, TXN_CREATE);
-    lc_amf0_put_null(&b);
+    rtmp_create_stream_amf(&b, TXN_CREATE);
     p->state = ST_CREATE;
     return send_amf(p, CSID_COMMAND, 0, &b);
 }
@@ -202,11 +147,7 @@ static int send_create_stream(player_t *p)
 static int send_play(player_t *p, uint32_t msid)
 {
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "play");
-    lc_amf0_put_number(&b, 0);
-    lc_amf0_put_null(&b);
-    lc_amf0_put_string(&b, p->u.name);
-    lc_amf0_put_number(&b, -2000);
+    rtmp_play_amf(&b, &p->u);
     p->state = ST_PLAY;
     return send_amf(p, CSID_PLAY, msid, &b);
 }
@@ -408,20 +349,6 @@ static int player_open(player_t *p)
     p->rd = lc_rtmp_chunk_reader_new(MAX_MESSAGE);
     p->state = ST_HANDSHAKE;
     return p->rd && send_all(p, c0c1, sizeof(c0c1)) == 0 ? 0 : -1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double p)
-{
-    if (n == 0)
-        return -1;
-    int i = (int)(p * n + 0.999999) - 1;
-    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
 static void usage(void)

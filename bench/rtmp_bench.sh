@@ -32,6 +32,7 @@
 # RTMP_BENCH_SERVERS ("livecdn nginx").
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. bench/lib.sh
 ROOT=$PWD
 LOAD=$ROOT/build/bench/rtmp_load
 MEDIA=$ROOT/build/bench/media
@@ -52,19 +53,6 @@ declare -a KILL_PIDS=()
 
 log() { echo "rtmp_bench: $*" >&2; }
 
-# Stop one process by PID: sig, then KILL after `grace` seconds.
-stop_pid() {
-    local pid=$1 sig=$2 grace=$3
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null
-    for _ in $(seq $((grace * 10))); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
 
 stop_server() {
     stop_pid "$PUB_PID" TERM 3
@@ -86,9 +74,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # ---- prerequisites ----
 

@@ -65,6 +65,8 @@
 #include "common/rtmp/rtmp_chunk.h"
 #include "common/rtmp/rtmp_handshake.h"
 
+#include "bench_util.h"
+
 #define HS (LC_RTMP_HANDSHAKE_SIZE)
 #define MAX_MESSAGE (8u << 20)
 #define READ_BUF (256u << 10)
@@ -94,10 +96,6 @@ typedef struct {
     int64_t t_play, t_video, t_key; /* ns, CLOCK_MONOTONIC; 0 = not yet */
 } conn_t;
 
-typedef struct {
-    char host[256], port[16], app[256], name[512], tcurl[600];
-} url_t;
-
 static conn_t *conns;
 static url_t urls[MAX_URLS];
 static struct addrinfo *addrs[MAX_URLS];
@@ -111,13 +109,6 @@ static const char *last_error = "";
 static char errbuf[160];
 static volatile sig_atomic_t stop;
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
@@ -126,83 +117,7 @@ static void on_signal(int sig)
 
 /* ---- URL ---- */
 
-static int parse_url(const char *s, url_t *u)
-{
-    const char *p = s, *slash, *colon;
-
-    if (strncmp(p, "rtmp://", 7) != 0)
-        return -1;
-    p += 7;
-    slash = strchr(p, '/');
-    if (!slash || (size_t)(slash - p) >= sizeof(u->host))
-        return -1;
-    colon = memchr(p, ':', (size_t)(slash - p));
-    if (colon) {
-        snprintf(u->host, sizeof(u->host), "%.*s", (int)(colon - p), p);
-        snprintf(u->port, sizeof(u->port), "%.*s", (int)(slash - colon - 1), colon + 1);
-    } else {
-        snprintf(u->host, sizeof(u->host), "%.*s", (int)(slash - p), p);
-        snprintf(u->port, sizeof(u->port), "1935");
-    }
-    p = slash + 1;
-    slash = strchr(p, '/');
-    if (!slash || slash == p || !slash[1] || (size_t)(slash - p) >= sizeof(u->app) ||
-        strlen(slash + 1) >= sizeof(u->name))
-        return -1;
-    snprintf(u->app, sizeof(u->app), "%.*s", (int)(slash - p), p);
-    snprintf(u->name, sizeof(u->name), "%s", slash + 1);
-    snprintf(u->tcurl, sizeof(u->tcurl), "rtmp://%s:%s/%s", u->host, u->port, u->app);
-    return 0;
-}
-
 /* ---- /proc sampling of the server ---- */
-
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* comm may hold spaces */
-    if (!p)
-        return -1;
-    unsigned long long ut = 0, st = 0;
-    /* after ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* VmRSS (everything resident, shared memory included) and RssAnon (private
- * heap and stacks: what a player costs a process, without shared arenas). */
-static void proc_rss_kib(pid_t pid, long *rss, long *anon)
-{
-    char path[64], line[256];
-    long v;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
-            *rss += v;
-        else if (sscanf(line, "RssAnon: %ld kB", &v) == 1)
-            *anon += v;
-    }
-    fclose(f);
-}
-
-static double own_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
 
 /* ---- connection lifetime ---- */
 
@@ -310,26 +225,7 @@ static void put_be32(uint8_t *p, uint32_t v)
 static int send_connect(conn_t *c, const url_t *u)
 {
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "connect");
-    lc_amf0_put_number(&b, TXN_CONNECT);
-    lc_amf0_put_object_start(&b);
-    lc_amf0_put_key(&b, "app");
-    lc_amf0_put_string(&b, u->app);
-    lc_amf0_put_key(&b, "flashVer");
-    lc_amf0_put_string(&b, "LNX 9,0,124,2");
-    lc_amf0_put_key(&b, "tcUrl");
-    lc_amf0_put_string(&b, u->tcurl);
-    lc_amf0_put_key(&b, "fpad");
-    lc_amf0_put_bool(&b, 0);
-    lc_amf0_put_key(&b, "capabilities");
-    lc_amf0_put_number(&b, 15);
-    lc_amf0_put_key(&b, "audioCodecs");
-    lc_amf0_put_number(&b, 4071);
-    lc_amf0_put_key(&b, "videoCodecs");
-    lc_amf0_put_number(&b, 252);
-    lc_amf0_put_key(&b, "videoFunction");
-    lc_amf0_put_number(&b, 1);
-    lc_amf0_put_object_end(&b);
+    rtmp_connect_amf(&b, u, TXN_CONNECT);
     c->state = ST_CONNECT;
     return send_amf(c, CSID_COMMAND, 0, &b);
 }
@@ -337,9 +233,7 @@ static int send_connect(conn_t *c, const url_t *u)
 static int send_create_stream(conn_t *c)
 {
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "createStream");
-    lc_amf0_put_number(&b, TXN_CREATE);
-    lc_amf0_put_null(&b);
+    rtmp_create_stream_amf(&b, TXN_CREATE);
     c->state = ST_CREATE;
     return send_amf(c, CSID_COMMAND, 0, &b);
 }
@@ -347,11 +241,7 @@ static int send_create_stream(conn_t *c)
 static int send_play(conn_t *c, const url_t *u, uint32_t msid)
 {
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "play");
-    lc_amf0_put_number(&b, 0);
-    lc_amf0_put_null(&b);
-    lc_amf0_put_string(&b, u->name);
-    lc_amf0_put_number(&b, -2000); /* live or recorded, as ffmpeg asks */
+    rtmp_play_amf(&b, u);
     c->state = ST_PLAY;
     c->t_play = now_ns();
     return send_amf(c, CSID_PLAY, msid, &b);
@@ -585,20 +475,6 @@ static void on_event(conn_t *c, uint32_t events, const url_t *u)
 }
 
 /* ---- results ---- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double p)
-{
-    if (n == 0)
-        return -1;
-    int i = (int)(p * n + 0.999999) - 1; /* ceil without libm */
-    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
 
 static void usage(void)
 {
