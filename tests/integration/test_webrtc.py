@@ -384,9 +384,11 @@ class LossyProxy:
     probability `loss`. Counts the (ssrc, seq) pairs seen twice going to the
     client (RTP headers are in clear under SRTP)."""
 
-    def __init__(self, server_addr, loss, drop_pt, seed=7):
+    def __init__(self, server_addr, loss, drop_pt, seed=7, to_server=False):
         self.server_addr = server_addr
         self.loss, self.drop_pt = loss, drop_pt
+        self.to_server = to_server  # drop the client's (a publisher's) RTP instead
+        self.from_client = 0
         self.rnd = random.Random(seed)
         self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.front.bind(("127.0.0.1", 0))
@@ -411,6 +413,12 @@ class LossyProxy:
                 data, addr = sock.recvfrom(65536)
                 if sock is self.front:
                     self.client = addr
+                    if self.to_server and len(data) >= 12 and 128 <= data[0] <= 191 and not 200 <= data[1] <= 206:
+                        self.from_client += 1
+                        seq, ssrc = struct.unpack("!H", data[2:4])[0], struct.unpack("!I", data[8:12])[0]
+                        if (data[1] & 0x7f) == self.drop_pt and self.rnd.random() < self.loss:
+                            self.dropped.add((ssrc, seq))
+                            continue
                     self.back.sendto(data, self.server_addr)
                     continue
                 if self.client is None:
@@ -481,6 +489,42 @@ async def loss_recovered(s):
         await stop_all(p, pub)
         if proxy:
             proxy.close()
+
+
+async def publisher_loss_recovered(s):
+    """5% of the publisher's video lost on the way in: the server NACKs,
+    the retransmissions fill the gaps in order, and players decode on."""
+    pub = p = proxy = None
+    try:
+        state = {}
+
+        def hook(sdp):
+            (ip, port), = set(candidates(sdp))
+            pt = int(re.search(r"^m=video \d+ \S+ (\d+)", sdp, re.M).group(1))
+            state["proxy"] = LossyProxy((ip, port), 0.05, pt, seed=11, to_server=True)
+            return via_proxy(sdp, state["proxy"].port)
+        pub = Publisher(ws_url(s), "inloss", answer_hook=hook)
+        ev = await pub.start()
+        assert ev["status"] == "PUBLISHING", ev
+        proxy = state["proxy"]
+        await pub.wait_connected()
+        p = Player(ws_url(s), "inloss")
+        ev = await p.start()
+        assert ev["status"] == "PLAYING", ev
+        await p.wait_frames(1, 5)
+        frames, _ = await counts_over([p], 6)
+        print("# publisher loss: %d video packets from the publisher, %d dropped; player decoded %d frames in 6 s"
+              % (proxy.from_client, len(proxy.dropped), frames[0]), flush=True)
+        assert len(proxy.dropped) >= 5, "the proxy dropped only %d packets" % len(proxy.dropped)
+        assert frames[0] > 6 * 25 * 0.8, "decoded %d frames in 6 s with 5%% loss on the way in" % frames[0]
+    finally:
+        await stop_all(p, pub)
+        if proxy:
+            proxy.close()
+    wait_for(lambda: re.search(r"stream:inloss\] publisher losses: (\d+) packets NACKed, (\d+) gaps filled", s.log()),
+             10, "the publisher's loss summary")
+    m = re.search(r"stream:inloss\] publisher losses: (\d+) packets NACKed, (\d+) gaps filled", s.log())
+    assert int(m.group(1)) >= 5 and int(m.group(2)) >= 3, m.group(0)
 
 
 # ---------------------------------------------------------------- 7: malformed UDP and signaling input
@@ -668,6 +712,8 @@ try:
                lambda: run(stop_and_failures(s), 40))
         t.case("5% loss of video through a proxy: NACKs answered, the player keeps decoding",
                lambda: run(loss_recovered(s), 40))
+        t.case("5% loss of a publisher's video on the way in: the server NACKs it, players decode on",
+               lambda: run(publisher_loss_recovered(s), 40))
         t.case("malformed datagrams on the worker UDP ports and a huge SDP: media flows, workers live",
                lambda: run(bad_udp_input(s), 40))
 finally:

@@ -94,9 +94,10 @@ class Signaling:
 
 
 class Publisher:
-    def __init__(self, sig_url, name, video="VP8", size="320x240", rate=25):
+    def __init__(self, sig_url, name, video="VP8", size="320x240", rate=25, answer_hook=None):
         self.sig_url, self.name, self.video = sig_url, name, video
         self.size, self.rate = size, rate
+        self.answer_hook = answer_hook  # rewrites the server's answer before it is applied
         self.pc = None
         self.sig = None
         self.event = None
@@ -116,7 +117,10 @@ class Publisher:
         self.event = await self.sig.request({"method": "publishStream", "id": sid, "name": self.name,
                                              "sdp": self.pc.localDescription.sdp})
         if self.event.get("status") == "PUBLISHING":
-            await self.pc.setRemoteDescription(RTCSessionDescription(self.event["sdp"], "answer"))
+            sdp = self.event["sdp"]
+            if self.answer_hook:
+                sdp = self.answer_hook(sdp)
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
         return self.event
 
     async def wait_connected(self, timeout=10):

@@ -25,6 +25,17 @@
 #define RTC_MTU_PAYLOAD 1100     /* RTP payload per packet: 1200 minus headers and SRTP tag, with room */
 #define RTC_PACKET_MAX 1500
 #define RTC_HISTORY 512          /* packets per played video track kept for NACK */
+#define RTC_REORDER 512          /* packets a published video track may hold while a gap is NACKed */
+#define RTC_REORDER_WAIT_MS 200  /* then the gap is given up: the frame is lost, a PLI asks for a keyframe */
+
+/* A publisher's packet held back until the gap before it is filled. */
+typedef struct {
+    uint8_t *data;
+    uint16_t len;
+    uint16_t seq;
+    uint32_t ts;
+    uint8_t marker, used;
+} rtc_held_t;
 
 /* A player's packet, remembered for retransmission: the payload lives in
  * the shared per-frame buffer, so this costs a reference, not a copy. */
@@ -52,6 +63,11 @@ typedef struct {
     int64_t base_ext;
     int64_t base_us;               /* session time of the first packet */
     uint8_t *buf;                  /* depacketizer buffer */
+    rtc_held_t *held;              /* RTC_REORDER slots by seq, video with NACK only */
+    int have_next;
+    uint16_t next;                 /* the seq the depacketizer needs next */
+    uint64_t gap_since, last_nack; /* ms; 0 = no gap */
+    uint32_t nacks_sent, recovered;
     lc_rtp_vp8_depack_t vp8;
     lc_rtp_h264_depack_t h264;
     /* play */
@@ -113,6 +129,7 @@ int lc_rtc_publish_begin(lc_rtc_session_t *s, char *err, size_t errlen);
 void lc_rtc_publish_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len);
 void lc_rtc_publish_rtcp_tick(lc_rtc_session_t *s);
 void lc_rtc_publish_keyframe(lc_rtc_session_t *s);
+void lc_rtc_publish_tick(lc_rtc_session_t *s);      /* every TICK: NACK again or give a gap up */
 void lc_rtc_publish_end(lc_rtc_session_t *s);
 
 /* rtc_data.c */

@@ -11,7 +11,10 @@
  *
  * Towards the publisher: receiver reports and REMB each second, PLI when
  * a frame was lost or a player anywhere asks for a keyframe (at most every
- * 500 ms).
+ * 500 ms). Video packets after a gap wait (at most RTC_REORDER_WAIT_MS) in
+ * a reorder buffer while the missing ones are NACKed; the retransmissions
+ * (plain or RTX) fill the gap in order, and only a gap that stays open
+ * costs a frame and a PLI.
  */
 #include "worker/webrtc/rtc_int.h"
 
@@ -29,10 +32,12 @@
 #define REMB_BPS 8000000ull      /* an upper bound; publishers pick their own rate below it */
 #define SERVER_SSRC 1            /* our RTCP sender SSRC towards publishers */
 
-static int64_t frame_us(lc_rtc_session_t *s, rtc_track_t *t)
+/* A frame's time on the session's timeline, from its RTP timestamp (near
+ * the newest one seen, on either side of it). */
+static int64_t frame_us(rtc_track_t *t, uint32_t rtp_ts)
 {
-    (void)s;
-    return t->base_us + (t->ext_ts - t->base_ext) * 1000000 / (int64_t)t->clock;
+    int64_t ext = t->ext_ts + (int32_t)(rtp_ts - t->last_ts);
+    return t->base_us + (ext - t->base_ext) * 1000000 / (int64_t)t->clock;
 }
 
 static void write_frame(lc_rtc_session_t *s, const lc_frame_t *f, const void *payload)
@@ -65,7 +70,7 @@ static void on_vp8(void *ctx, const lc_rtp_vp8_frame_t *fr)
     if (fr->discont)
         send_pli(s);
     lc_frame_t f = { .codec = LC_CODEC_VP8, .track = 0, .len = (uint32_t)fr->len,
-                     .flags = fr->keyframe ? LC_FRAME_KEY : 0, .ts = frame_us(s, &s->video) };
+                     .flags = fr->keyframe ? LC_FRAME_KEY : 0, .ts = frame_us(&s->video, fr->rtp_ts) };
     write_frame(s, &f, fr->data);
 }
 
@@ -75,7 +80,7 @@ static void on_h264(void *ctx, const lc_rtp_h264_au_t *au)
     const char *err;
     if (au->discont)
         send_pli(s);
-    int64_t ts = frame_us(s, &s->video);
+    int64_t ts = frame_us(&s->video, au->rtp_ts);
     if (au->config_changed || (au->keyframe && !s->video.have_stats)) {
         size_t sl, pl;
         const uint8_t *sps = lc_rtp_h264_depack_sps(&s->video.h264, &sl);
@@ -133,6 +138,9 @@ int lc_rtc_publish_begin(lc_rtc_session_t *s, char *err, size_t errlen)
             lc_rtp_vp8_depack_init(&v->vp8, v->buf, cap, on_vp8, s);
         else
             lc_rtp_h264_depack_init(&v->h264, v->buf, cap, on_h264, s);
+        /* with webrtc.nack off, a gap is a lost frame at once */
+        if (s->w->cycle->conf->webrtc_nack)
+            v->held = calloc(RTC_REORDER, sizeof(*v->held));
     }
     return 0;
 }
@@ -144,6 +152,15 @@ void lc_rtc_publish_end(lc_rtc_session_t *s)
     s->pub = NULL;
     free(s->video.buf);
     s->video.buf = NULL;
+    if (s->video.held) {
+        for (int i = 0; i < RTC_REORDER; i++)
+            free(s->video.held[i].data);
+        free(s->video.held);
+        s->video.held = NULL;
+    }
+    if (s->video.nacks_sent)
+        lc_log_info("[rtc:%llx stream:%s] publisher losses: %u packets NACKed, %u gaps filled by retransmission",
+                    (unsigned long long)s->id, s->name, s->video.nacks_sent, s->video.recovered);
 }
 
 /* Unwrap a 32-bit RTP timestamp into the track's 64-bit timeline. */
@@ -159,41 +176,170 @@ static void track_time(lc_rtc_session_t *s, rtc_track_t *t, uint32_t ts)
     t->last_ts = ts;
 }
 
+/* One video packet, in order, into the depacketizer. */
+static void video_push(lc_rtc_session_t *s, rtc_track_t *t, const uint8_t *payload, size_t len, uint16_t seq,
+                       uint32_t ts, int marker)
+{
+    const char *err;
+    track_time(s, t, ts);
+    int rc = t->codec == LC_CODEC_VP8 ? lc_rtp_vp8_depack_push(&t->vp8, payload, len, seq, ts, marker, &err)
+                                      : lc_rtp_h264_depack_push(&t->h264, payload, len, seq, ts, marker, &err);
+    if (rc == LC_RTP_VP8_LOST || rc == LC_RTP_H264_LOST)
+        send_pli(s);
+}
+
+static rtc_held_t *slot(rtc_track_t *t, uint16_t seq)
+{
+    return &t->held[seq % RTC_REORDER];
+}
+
+/* Push what waits right after next, in order. */
+static void drain(lc_rtc_session_t *s, rtc_track_t *t)
+{
+    for (rtc_held_t *h; (h = slot(t, t->next))->used && h->seq == t->next; t->next++) {
+        h->used = 0;
+        video_push(s, t, h->data, h->len, h->seq, h->ts, h->marker);
+    }
+    int waiting = 0;
+    for (int i = 0; i < RTC_REORDER && !waiting; i++)
+        waiting = t->held[i].used;
+    if (!waiting)
+        t->gap_since = 0;
+}
+
+/* NACK every seq missing between next and the newest held packet. */
+static void send_nack(lc_rtc_session_t *s, rtc_track_t *t)
+{
+    uint16_t seqs[64];
+    size_t n = 0;
+    int newest = -1;
+    for (int i = 0; i < RTC_REORDER; i++) {
+        rtc_held_t *h = slot(t, (uint16_t)(t->next + i));
+        if (h->used && h->seq == (uint16_t)(t->next + i))
+            newest = i;
+    }
+    for (int i = 0; i < newest && n < 64; i++) {
+        rtc_held_t *h = slot(t, (uint16_t)(t->next + i));
+        if (!(h->used && h->seq == (uint16_t)(t->next + i)))
+            seqs[n++] = (uint16_t)(t->next + i);
+    }
+    uint8_t pkt[RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER];
+    size_t len = n ? lc_rtcp_build_nack(pkt, RTC_PACKET_MAX, SERVER_SSRC, t->ssrc, seqs, n) : 0;
+    if (len) {
+        lc_rtc_send_rtcp(s, pkt, len);
+        t->nacks_sent += (uint32_t)n;
+    }
+    t->last_nack = lc_rtc_now_ms();
+}
+
+/* A video packet in any order: in sequence it goes on, after a gap it
+ * waits while the gap is NACKed, already passed it is dropped. */
+static void video_in(lc_rtc_session_t *s, rtc_track_t *t, const uint8_t *payload, size_t len, uint16_t seq,
+                     uint32_t ts, int marker)
+{
+    if (!t->held) {
+        video_push(s, t, payload, len, seq, ts, marker);
+        return;
+    }
+    if (!t->have_next) {
+        t->have_next = 1;
+        t->next = seq;
+    }
+    int32_t d = lc_rtp_seq_diff(seq, t->next);
+    if (d < 0)
+        return; /* played out already: a late retransmission or a duplicate */
+    if (d >= RTC_REORDER) { /* a jump no NACK can bridge: start over from here */
+        for (int i = 0; i < RTC_REORDER; i++)
+            t->held[i].used = 0;
+        t->gap_since = 0;
+        t->next = seq;
+        d = 0;
+    }
+    if (d == 0) {
+        if (t->gap_since)
+            t->recovered++;
+        video_push(s, t, payload, len, seq, ts, marker);
+        t->next++;
+        drain(s, t);
+        return;
+    }
+    rtc_held_t *h = slot(t, seq);
+    if (h->used && h->seq == seq)
+        return; /* a duplicate of one already waiting */
+    uint8_t *data = realloc(h->data, len ? len : 1);
+    if (!data)
+        return;
+    memcpy(data, payload, len);
+    *h = (rtc_held_t){ data, (uint16_t)len, seq, ts, (uint8_t)marker, 1 };
+    if (!t->gap_since) {
+        t->gap_since = lc_rtc_now_ms();
+        send_nack(s, t);
+    }
+}
+
+void lc_rtc_publish_tick(lc_rtc_session_t *s)
+{
+    rtc_track_t *t = &s->video;
+    uint64_t now = lc_rtc_now_ms();
+    if (!t->held || !t->gap_since)
+        return;
+    if (now - t->gap_since >= RTC_REORDER_WAIT_MS) {
+        /* give the gap up: go on from the oldest packet that waits */
+        for (int i = 1; i < RTC_REORDER; i++) {
+            rtc_held_t *h = slot(t, (uint16_t)(t->next + i));
+            if (h->used && h->seq == (uint16_t)(t->next + i)) {
+                t->next = h->seq;
+                break;
+            }
+        }
+        t->gap_since = 0;
+        drain(s, t);
+        if (t->gap_since == 0 && slot(t, t->next)->used) /* more gaps behind: wait on them anew */
+            t->gap_since = now;
+    } else if (now - t->last_nack >= 60) {
+        send_nack(s, t);
+    }
+}
+
 void lc_rtc_publish_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len)
 {
     const char *err;
     lc_rtp_header_t h;
     if (lc_srtp_unprotect_rtp(s->srtp, pkt, &len, &err) < 0 || lc_rtp_parse(pkt, len, &h, &err) < 0)
         return;
-    rtc_track_t *t = s->video.on && h.pt == s->video.pt ? &s->video : s->audio.on && h.pt == s->audio.pt ? &s->audio
-                                                                                                         : NULL;
+    rtc_track_t *v = &s->video;
+    if (v->on && v->rtx_pt >= 0 && h.pt == v->rtx_pt && v->held) {
+        /* RTX (RFC 4588): the original sequence number, then the original payload */
+        if (h.payload_len < 2)
+            return; /* padding-only probes */
+        uint16_t osn = (uint16_t)(h.payload[0] << 8 | h.payload[1]);
+        video_in(s, v, h.payload + 2, h.payload_len - 2, osn, h.timestamp, h.marker);
+        return;
+    }
+    rtc_track_t *t = v->on && h.pt == v->pt ? v : s->audio.on && h.pt == s->audio.pt ? &s->audio : NULL;
     if (!t)
-        return; /* RTX, FEC, padding probes: nothing a frame is made of */
+        return; /* FEC, padding probes: nothing a frame is made of */
     if (t->ssrc != h.ssrc) {
-        int first = !t->ssrc;
         t->ssrc = h.ssrc;
         lc_rtp_stats_init(&t->stats);
-        if (t == &s->video)
+        if (t == v) {
+            t->have_next = 0;
             send_pli(s); /* start the stream at a fresh keyframe */
-        (void)first;
+        }
     }
     uint32_t arrival = (uint32_t)((uint64_t)(lc_rtc_now_us() - s->started_us) * t->clock / 1000000);
     lc_rtp_stats_update(&t->stats, h.seq, h.timestamp, arrival);
     t->have_stats = 1;
-    track_time(s, t, h.timestamp);
     if (t == &s->audio) {
+        track_time(s, t, h.timestamp);
         if (h.payload_len == 0)
             return;
         lc_frame_t f = { .codec = (uint8_t)t->codec, .track = 1, .len = (uint32_t)h.payload_len,
-                         .flags = s->video.on ? 0 : LC_FRAME_KEY, .ts = frame_us(s, t) };
+                         .flags = s->video.on ? 0 : LC_FRAME_KEY, .ts = frame_us(t, h.timestamp) };
         write_frame(s, &f, h.payload);
         return;
     }
-    int rc = t->codec == LC_CODEC_VP8
-                 ? lc_rtp_vp8_depack_push(&t->vp8, h.payload, h.payload_len, h.seq, h.timestamp, h.marker, &err)
-                 : lc_rtp_h264_depack_push(&t->h264, h.payload, h.payload_len, h.seq, h.timestamp, h.marker, &err);
-    if (rc == LC_RTP_VP8_LOST || rc == LC_RTP_H264_LOST)
-        send_pli(s);
+    video_in(s, t, h.payload, h.payload_len, h.seq, h.timestamp, h.marker);
 }
 
 void lc_rtc_publish_rtcp_tick(lc_rtc_session_t *s)

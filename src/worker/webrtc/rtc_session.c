@@ -311,6 +311,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         lc_rtc_end(s, "ICE consent expired: the peer stopped answering");
         return;
     }
+    if (s->role == LC_RTC_PUBLISH)
+        lc_rtc_publish_tick(s);
     int64_t pli = s->w->cycle->conf->webrtc_pli_interval_ms;
     if (s->role == LC_RTC_PUBLISH && pli > 0 && now - s->last_pli_ms >= (uint64_t)pli)
         lc_rtc_publish_keyframe(s);
