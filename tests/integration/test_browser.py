@@ -35,6 +35,7 @@ DRIVER_PORT = 9515  # inside the namespace: its own port space
 FRAMES = 30  # decoded frames a player must reach...
 FRAMES_WITHIN = 15  # ...within this many seconds of opening the page
 CASES = [("VP8 publish and play in Chromium", "VP8"), ("H.264 publish and play in Chromium", "H264")]
+THROUGH_CDN = "VP8: publisher page on an origin, player page on an edge of the CDN; publisher stop reaches it"
 NEGATIVE = "player of a stream nobody publishes shows FAILED: Stream not found"
 
 
@@ -254,8 +255,10 @@ def stream_info(srv, name):
     return None
 
 
-def publish_and_play(d, srv, codec):
-    name = "cam-%s-%d" % (codec.lower(), PID)
+def publish_and_play(d, srv, codec, play_srv=None):
+    """Publisher page on srv, player page on play_srv (srv, or an edge of it)."""
+    play_srv = play_srv or srv
+    name = "cam-%s-%d%s" % (codec.lower(), PID, "" if play_srv is srv else "-cdn")
     pub = d.open(page(srv, "publisher", name=name, codec=codec, autostart=1))
     try:
         wait_for(lambda: state(d, pub).get("status") in ("PUBLISHING", "FAILED", "DISCONNECTED"), 10,
@@ -268,7 +271,11 @@ def publish_and_play(d, srv, codec):
                     10, "stream %s with frames on the server" % name)
     assert info["video"] == codec, "published with %s, the server has %s" % (codec, info)
 
-    ply = d.open(page(srv, "player", name=name, autostart=1))
+    if play_srv is not srv:  # the edge knows the stream (and its codec) from the origin
+        wait_for(lambda: any(r["stream"] == name for r in play_srv.rest("cdn/show_routes")), 10,
+                 "route of %s on the edge" % name)
+        time.sleep(1.5)
+    ply = d.open(page(play_srv, "player", name=name, autostart=1))
     opened = time.monotonic()
 
     def decoded():
@@ -296,7 +303,7 @@ def publish_and_play(d, srv, codec):
     print("# %s: %d frames decoded %dx%d in %.1fs, then %d at %s kbit/s, %d Opus packets, video element %s frames"
           % (codec, stats["framesDecoded"], stats["width"], stats["height"], took, more["framesDecoded"],
              more["kbps"], more["audioPackets"], shown), flush=True)
-    assert (stream_info(srv, name) or {}).get("players") == 1, stream_info(srv, name)
+    assert (stream_info(play_srv, name) or {}).get("players") == 1, stream_info(play_srv, name)
 
     # the publisher stops: the player is told why (SPEC 4)
     d.switch(pub)
@@ -329,6 +336,7 @@ def main():
         for name, _ in CASES:
             print("ok - %s # skipped: %s" % (name, why), flush=True)
         print("ok - %s # skipped: %s" % (NEGATIVE, why), flush=True)
+        print("ok - %s # skipped: %s" % (THROUGH_CDN, why), flush=True)
         return
 
     net = Net()
@@ -338,13 +346,22 @@ def main():
         net.setup()
         print("# namespace %s, server and browser on %s, host end %s" % (net.ns, net.ip, net.host_ip), flush=True)
         with Tests() as t:
+            # an origin and, for the CDN case, an edge in the same namespace
+            cdn = 'cdn: { enabled = true; role = "%s"; ip = "%s"; port = %d; keepalive_interval = 1; %s };'
             srv = t.server(workers=2, name="lc-browser", host=net.ip, netns=net.ns,
                            http_extra='allow = ["127.0.0.1", "%s"];' % net.host_ip,
-                           extra='webrtc: { public_ip = "%s"; };' % net.ip)
+                           extra='webrtc: { public_ip = "%s"; udp_ports = "31000-31499"; }; %s'
+                                 % (net.ip, cdn % ("origin", net.ip, 8084, "")))
+            edge = t.server(workers=2, name="lc-browser-edge", host=net.ip, netns=net.ns,
+                            http_extra='allow = ["127.0.0.1", "%s"];' % net.host_ip,
+                            extra='webrtc: { public_ip = "%s"; udp_ports = "32000-32499"; }; %s'
+                                  % (net.ip, cdn % ("edge", net.ip, 8094, 'point_of_entry = "%s:8084";' % net.ip)))
             # the pages under test, in place of the harness's stub root
-            for f in os.listdir(os.path.join(ROOT, "html")):
-                shutil.copy(os.path.join(ROOT, "html", f), os.path.join(srv.dir, "html", f))
+            for node in (srv, edge):
+                for f in os.listdir(os.path.join(ROOT, "html")):
+                    shutil.copy(os.path.join(ROOT, "html", f), os.path.join(node.dir, "html", f))
             srv.start()
+            edge.start()
             driver = Driver(net, work)
             t.case("Chromium starts under chromedriver in the namespace", driver.start,
                    "http://%s:%d" % (srv.host, srv.http_port))
@@ -357,6 +374,7 @@ def main():
                     print("# ---- browser console:\n# " + "\n# ".join(driver.console()[-60:]), flush=True)
                     driver.close_others()
             t.case(NEGATIVE, unknown_stream, driver, srv)
+            t.case(THROUGH_CDN, publish_and_play, driver, srv, "VP8", edge)
             if t.failed:
                 print("# ---- end of the chromedriver log:\n%s" % driver.tail(), flush=True)
     finally:
