@@ -11,6 +11,7 @@ import os
 import random
 import re
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -527,6 +528,28 @@ async def publisher_loss_recovered(s):
     assert int(m.group(1)) >= 5 and int(m.group(2)) >= 3, m.group(0)
 
 
+async def reload_keeps_sessions(s):
+    """HUP while a WebRTC publisher and player run: the old workers drain,
+    keeping their UDP ports and sessions; the player decodes on through it,
+    and a new player after the reload (new workers, new ports) works."""
+    pub = p = late = None
+    try:
+        pub = await start_publisher(s, "reload")
+        p = Player(ws_url(s), "reload")
+        assert (await p.start())["status"] == "PLAYING"
+        await p.wait_frames(10, 10)
+        gen = s.rest("worker/show")["master"]["generation"]
+        s.send_signal(signal.SIGHUP)
+        await asyncio.get_running_loop().run_in_executor(None, lambda: s.wait_ready(generation=gen + 1, timeout=20))
+        frames, _ = await counts_over([p], 4)
+        assert frames[0] > 4 * 25 * 0.8, "the player decoded %d frames in the 4 s after the reload" % frames[0]
+        late = Player(ws_url(s), "reload")
+        assert (await late.start())["status"] == "PLAYING"
+        await late.wait_frames(10, 10)
+    finally:
+        await stop_all(late, p, pub)
+
+
 # ---------------------------------------------------------------- 7: malformed UDP and signaling input
 
 def stun_msg(mtype, attrs, key=None, fingerprint=True, tid=None):
@@ -714,6 +737,8 @@ try:
                lambda: run(loss_recovered(s), 40))
         t.case("5% loss of a publisher's video on the way in: the server NACKs it, players decode on",
                lambda: run(publisher_loss_recovered(s), 40))
+        t.case("reload (HUP) while publishing and playing: the player decodes on, a new player works",
+               lambda: run(reload_keeps_sessions(s), 60))
         t.case("malformed datagrams on the worker UDP ports and a huge SDP: media flows, workers live",
                lambda: run(bad_udp_input(s), 40))
 finally:
