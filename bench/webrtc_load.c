@@ -40,8 +40,24 @@
  * lost: packets missing by sequence number in the window (sum over SSRCs).
  * Exit status: 0 when at least one player was connected, 1 otherwise.
  *
+ * Janus mode (-J http://HOST:PORT/janus -m MOUNTPOINT): the same players
+ * against the Janus streaming plugin over its HTTP API, each with its own
+ * session: POST create, attach janus.plugin.streaming, message "watch",
+ * GET the session's event (long poll, maxev=1), whose JSEP is Janus's
+ * offer; then our answer (recvonly, the offer's first payload type of each
+ * m-line, a=setup:active, our UDP socket's host candidate and
+ * a=end-of-candidates) in a "start" message. "post" then covers those five
+ * exchanges. Janus is a full ICE agent and the offerer, hence controlling:
+ * the player is the controlled agent (its checks carry ICE-CONTROLLED and
+ * no USE-CANDIDATE), answers Janus's checks (MESSAGE-INTEGRITY under our
+ * pwd) and starts DTLS 40 ms after Janus nominated the pair (USE-CANDIDATE)
+ * or, failing that, 1 s after its own check succeeded. A {"janus":"keepalive"}
+ * per session every 20 s keeps the session from timing out. The rest
+ * (DTLS client, SRTP, RR, consent, counting) is the WHEP player's.
+ *
  * Usage: webrtc_load -u http://HOST:PORT/whep/NAME [-n players] [-r per_s] [-R max_ramp_s]
  *        [-t window_s] [-w warmup_s] [-s settle_s] [-p pid]...
+ *        webrtc_load -J http://HOST:PORT/janus -m MOUNTPOINT_ID [same options]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +91,10 @@
 #define CONSENT_NS 2500000000ll   /* then one Binding every 2.5 s (RFC 7675 allows 4-6 s) */
 #define RR_NS 1000000000ll
 #define ICE_GIVEUP_NS 10000000000ll
+#define JANUS_KEEPALIVE_NS 20000000000ll /* Janus's session_timeout is 60 s by default */
+#define JANUS_NOMINATE_WAIT_NS 1000000000ll /* DTLS without Janus's USE-CANDIDATE after this */
+#define JANUS_DTLS_DELAY_NS 40000000ll /* after it: a ClientHello right away beats Janus's DTLS setup and is
+                                          lost (1 s retransmission); libnice reports the pair a bit later */
 
 enum { ST_IDLE, ST_ICE, ST_DTLS, ST_MEDIA, ST_FAILED };
 
@@ -99,6 +119,10 @@ typedef struct {
     int64_t t_post, t_answer, t_dtls, t_rtp; /* ns, CLOCK_MONOTONIC; 0 = not yet */
     int64_t t_stun, t_rr;            /* next Binding, next RR */
     int64_t t_dtls_timer;            /* next DTLS retransmission check, 0 = none */
+    int64_t t_ice_ok;                /* Janus mode: our check succeeded (0 = not yet) */
+    int64_t t_keepalive;             /* Janus mode: next session keepalive */
+    unsigned long long jsession, jhandle; /* Janus mode: session and handle ids */
+    struct sockaddr_in raddr;        /* the server's candidate (our socket is connected to it) */
     uint64_t pkts, bytes, win_pkts0;
     ssrc_t ssrc[MAX_SSRC];
 } player_t;
@@ -107,6 +131,8 @@ static player_t *players;
 static int nplayers;
 static int epfd;
 static char host[256], port[16], path[512];
+static int janus;                 /* -J: Janus HTTP API, streaming plugin */
+static unsigned long long janus_mp; /* -m: its mountpoint id */
 static struct sockaddr_storage http_addr;
 static socklen_t http_addrlen;
 static uint64_t total_pkts, total_bytes, rtcp_pkts, srtp_errs, other_pkts;
@@ -270,57 +296,76 @@ static int answer_candidate(const char *sdp, struct sockaddr_in *sa)
     return -1;
 }
 
-/* POST the offer; on 201 fill the player's remote credentials and *sa. */
-static int whep_post(player_t *p, struct sockaddr_in *sa)
+/* One blocking HTTP/1.1 exchange (Connection: close) with the server of
+ * -u/-J: method uri, body of type ctype (NULL: no body). The response goes
+ * to resp[0..cap), NUL-terminated; *body points at its body. Returns the
+ * status code, or -1 with last_error set. timeout_s bounds each send/recv. */
+static int http_exchange(const char *method, const char *uri, const char *ctype, const char *body, size_t blen,
+                         char *resp, size_t cap, char **rbody, int timeout_s)
 {
-    static char offer[4096], req[8192], resp[32768];
-    int olen = build_offer(p, offer, sizeof(offer));
-    if (olen < 0)
+    static char req[16384];
+    int hlen = snprintf(req, sizeof(req),
+                        "%s %s HTTP/1.1\r\nHost: %s:%s\r\n%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                        method, uri, host, port, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+                        body ? blen : 0);
+    if (hlen < 0 || (size_t)hlen + (body ? blen : 0) >= sizeof(req)) {
+        last_error = "HTTP request too large";
         return -1;
-    int rlen = snprintf(req, sizeof(req),
-                        "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/sdp\r\n"
-                        "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                        path, host, port, olen, offer);
+    }
+    if (body)
+        memcpy(req + hlen, body, blen);
+    size_t rlen = (size_t)hlen + (body ? blen : 0);
     int fd = socket(http_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    struct timeval tv = { .tv_sec = 3 };
+    struct timeval tv = { .tv_sec = timeout_s };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     size_t got = 0;
-    if (connect(fd, (struct sockaddr *)&http_addr, http_addrlen) < 0 || send(fd, req, (size_t)rlen, 0) != rlen) {
-        snprintf(errbuf, sizeof(errbuf), "POST: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&http_addr, http_addrlen) < 0 || send(fd, req, rlen, 0) != (ssize_t)rlen) {
+        snprintf(errbuf, sizeof(errbuf), "%s %s: %s", method, uri, strerror(errno));
         last_error = errbuf;
         close(fd);
         return -1;
     }
     for (;;) {
-        ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+        ssize_t r = recv(fd, resp + got, cap - 1 - got, 0);
         if (r <= 0)
             break;
         got += (size_t)r;
-        if (got == sizeof(resp) - 1)
+        if (got == cap - 1)
             break;
     }
     close(fd);
     resp[got] = '\0';
     int code = 0;
-    if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1 || code != 201) {
-        snprintf(errbuf, sizeof(errbuf), "POST %s: %.120s", path, got ? resp : "no response");
-        for (char *c = errbuf; *c; c++)
-            if (*c == '\r' || *c == '\n')
-                *c = ' ';
+    char *b = strstr(resp, "\r\n\r\n");
+    if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1 || !b) {
+        snprintf(errbuf, sizeof(errbuf), "%s %s: %s", method, uri, got ? "bad response" : "no response");
         last_error = errbuf;
         return -1;
     }
-    char *body = strstr(resp, "\r\n\r\n");
-    if (!body)
-        return -1;
-    body += 4;
+    *rbody = b + 4;
+    return code;
+}
+
+static void http_error(const char *what, const char *resp)
+{
+    snprintf(errbuf, sizeof(errbuf), "%s: %.160s", what, resp);
+    for (char *c = errbuf; *c; c++)
+        if (*c == '\r' || *c == '\n')
+            *c = ' ';
+    last_error = errbuf;
+}
+
+/* Remote credentials (ice-ufrag/pwd, sha-256 fingerprint) and the UDP host
+ * candidate of the server's SDP (a WHEP answer or a Janus offer). */
+static int remote_sdp(player_t *p, const char *body, struct sockaddr_in *sa)
+{
     char err[160];
     lc_sdp_t *a = lc_sdp_parse(body, strlen(body), err, sizeof(err));
     if (!a) {
-        snprintf(errbuf, sizeof(errbuf), "answer: %s", err);
+        snprintf(errbuf, sizeof(errbuf), "%s: %s", janus ? "offer" : "answer", err);
         last_error = errbuf;
         return -1;
     }
@@ -341,10 +386,254 @@ static int whep_post(player_t *p, struct sockaddr_in *sa)
         snprintf(p->rfp, sizeof(p->rfp), "%s", fp);
         rc = 0;
     } else {
-        last_error = "answer without ice-ufrag, ice-pwd, fingerprint or a UDP host candidate";
+        last_error = janus ? "offer without ice-ufrag, ice-pwd, fingerprint or a UDP host candidate"
+                           : "answer without ice-ufrag, ice-pwd, fingerprint or a UDP host candidate";
     }
     lc_sdp_free(a);
     return rc;
+}
+
+/* POST the offer; on 201 fill the player's remote credentials and *sa. */
+static int whep_post(player_t *p, struct sockaddr_in *sa)
+{
+    static char offer[4096], resp[32768];
+    char *body;
+    int olen = build_offer(p, offer, sizeof(offer));
+    if (olen < 0)
+        return -1;
+    int code = http_exchange("POST", path, "application/sdp", offer, (size_t)olen, resp, sizeof(resp), &body, 3);
+    if (code < 0)
+        return -1;
+    if (code != 201) {
+        http_error("POST", resp);
+        return -1;
+    }
+    return remote_sdp(p, body, sa);
+}
+
+/* ---- signaling: the Janus HTTP API (streaming plugin) ---- */
+
+/* The value after "key": in a JSON text (whitespace allowed around ':'),
+ * or NULL. Good enough for Janus's flat, generated replies. */
+static const char *json_at(const char *js, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof(k), "\"%s\"", key);
+    const char *v = strstr(js, k);
+    if (!v)
+        return NULL;
+    v += strlen(k);
+    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+        v++;
+    if (*v++ != ':')
+        return NULL;
+    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+        v++;
+    return v;
+}
+
+static int json_u64(const char *js, const char *key, unsigned long long *out)
+{
+    const char *v = json_at(js, key);
+    char *end;
+    if (!v || *v < '0' || *v > '9')
+        return -1;
+    *out = strtoull(v, &end, 10);
+    return end > v ? 0 : -1;
+}
+
+/* The JSON string value of key, unescaped into out[0..cap). */
+static int json_str(const char *js, const char *key, char *out, size_t cap)
+{
+    const char *v = json_at(js, key);
+    size_t n = 0;
+    if (!v || *v++ != '"')
+        return -1;
+    for (; *v && *v != '"'; v++) {
+        char c = *v;
+        if (c == '\\') {
+            switch (*++v) {
+            case 'r': c = '\r'; break;
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'u': c = '?'; v += strlen(v) >= 5 ? 4 : 0; break; /* never in an SDP */
+            case '\0': return -1;
+            default: c = *v; break; /* \" \\ \/ */
+            }
+        }
+        if (n + 1 >= cap)
+            return -1;
+        out[n++] = c;
+    }
+    if (*v != '"')
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
+/* POST a Janus API request (JSON) to uri; 0 with resp filled when Janus
+ * answered 200 with "janus": "want" (e.g. "success", "ack"). */
+static int janus_post(const char *uri, const char *json, const char *want, char *resp, size_t cap)
+{
+    char *body, w[32];
+    int code = http_exchange("POST", uri, "application/json", json, strlen(json), resp, cap, &body, 5);
+    if (code < 0)
+        return -1;
+    if (code != 200 || json_str(body, "janus", w, sizeof(w)) < 0 || strcmp(w, want) != 0) {
+        http_error(uri, code == 200 ? body : resp);
+        return -1;
+    }
+    memmove(resp, body, strlen(body) + 1);
+    return 0;
+}
+
+/* Our answer to Janus's offer: per m-line the same mid and its first
+ * payload type, recvonly, bundled; our candidate in the first section. */
+static int build_janus_answer(const player_t *p, const lc_sdp_t *o, const struct sockaddr_in *local, char *out,
+                              size_t cap)
+{
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &local->sin_addr, ip, sizeof(ip));
+    size_t n = 0;
+    int w = snprintf(out, cap, "v=0\r\no=- %u 2 IN IP4 %s\r\ns=-\r\nt=0 0\r\na=group:BUNDLE", (unsigned)rand(), ip);
+    if (w < 0 || (size_t)w >= cap)
+        return -1;
+    n = (size_t)w;
+    for (size_t i = 0; i < o->nmedia; i++) {
+        w = snprintf(out + n, cap - n, " %s", o->media[i].mid ? o->media[i].mid : "0");
+        if (w < 0 || (size_t)w >= cap - n)
+            return -1;
+        n += (size_t)w;
+    }
+    w = snprintf(out + n, cap - n, "\r\na=msid-semantic: WMS\r\n");
+    if (w < 0 || (size_t)w >= cap - n)
+        return -1;
+    n += (size_t)w;
+    for (size_t i = 0; i < o->nmedia; i++) {
+        const lc_sdp_media_t *m = &o->media[i];
+        if (m->npts == 0)
+            return -1; /* a data channel: not offered by a VP8 mountpoint */
+        const lc_sdp_pt_t *pt = &m->pts[0];
+        char rtpmap[96] = "";
+        if (pt->name && pt->name[0] && pt->clock) {
+            if (pt->channels)
+                snprintf(rtpmap, sizeof(rtpmap), "a=rtpmap:%d %s/%u/%u\r\n", pt->pt, pt->name, pt->clock, pt->channels);
+            else
+                snprintf(rtpmap, sizeof(rtpmap), "a=rtpmap:%d %s/%u\r\n", pt->pt, pt->name, pt->clock);
+        }
+        w = snprintf(out + n, cap - n,
+                     "m=%s 9 UDP/TLS/RTP/SAVPF %d\r\n"
+                     "c=IN IP4 %s\r\n"
+                     "a=mid:%s\r\n"
+                     "a=recvonly\r\n"
+                     "a=rtcp-mux\r\n"
+                     "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+                     "a=fingerprint:sha-256 %s\r\n"
+                     "a=setup:active\r\n"
+                     "%s"
+                     "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n",
+                     m->media, pt->pt, ip, m->mid ? m->mid : "0", p->ufrag, p->pwd, lc_dtls_fingerprint(), rtpmap,
+                     pt->pt, pt->pt);
+        if (w < 0 || (size_t)w >= cap - n)
+            return -1;
+        n += (size_t)w;
+        if (i == 0) {
+            w = snprintf(out + n, cap - n, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\na=end-of-candidates\r\n",
+                         ip, (unsigned)ntohs(local->sin_port));
+            if (w < 0 || (size_t)w >= cap - n)
+                return -1;
+            n += (size_t)w;
+        }
+    }
+    return (int)n;
+}
+
+/* The Janus exchanges of one player, up to a connected UDP socket (p->fd)
+ * and Janus's acknowledgement of our answer. */
+static int janus_signal(player_t *p)
+{
+    static char resp[32768], uri[600], req[12288], sdp[8192], esc[10240], offer[16384];
+    char *body;
+    const char *data;
+
+    if (janus_post(path, "{\"janus\":\"create\",\"transaction\":\"c\"}", "success", resp, sizeof(resp)) < 0)
+        return -1;
+    if (!(data = strstr(resp, "\"data\"")) || json_u64(data, "id", &p->jsession) < 0) {
+        http_error("create", resp);
+        return -1;
+    }
+    snprintf(uri, sizeof(uri), "%s/%llu", path, p->jsession);
+    if (janus_post(uri, "{\"janus\":\"attach\",\"plugin\":\"janus.plugin.streaming\",\"transaction\":\"a\"}", "success",
+                   resp, sizeof(resp)) < 0)
+        return -1;
+    if (!(data = strstr(resp, "\"data\"")) || json_u64(data, "id", &p->jhandle) < 0) {
+        http_error("attach", resp);
+        return -1;
+    }
+    snprintf(uri, sizeof(uri), "%s/%llu/%llu", path, p->jsession, p->jhandle);
+    snprintf(req, sizeof(req), "{\"janus\":\"message\",\"transaction\":\"w\",\"body\":{\"request\":\"watch\",\"id\":%llu}}",
+             janus_mp);
+    if (janus_post(uri, req, "ack", resp, sizeof(resp)) < 0)
+        return -1;
+    /* the offer comes as an event of the session: one long poll */
+    snprintf(uri, sizeof(uri), "%s/%llu?maxev=1", path, p->jsession);
+    int code = http_exchange("GET", uri, NULL, NULL, 0, resp, sizeof(resp), &body, 10);
+    if (code < 0)
+        return -1;
+    if (code != 200 || !(data = strstr(body, "\"jsep\"")) || json_str(data, "sdp", offer, sizeof(offer)) < 0) {
+        http_error("watch (no JSEP offer)", code == 200 ? body : resp);
+        return -1;
+    }
+    struct sockaddr_in sa, local;
+    if (remote_sdp(p, offer, &sa) < 0)
+        return -1;
+    p->raddr = sa;
+    p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    socklen_t sl = sizeof(local);
+    if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(p->fd, (struct sockaddr *)&local, &sl) < 0) {
+        snprintf(errbuf, sizeof(errbuf), "UDP socket to Janus's candidate: %s", strerror(errno));
+        last_error = errbuf;
+        return -1;
+    }
+    char err[160];
+    lc_sdp_t *o = lc_sdp_parse(offer, strlen(offer), err, sizeof(err));
+    int alen = o ? build_janus_answer(p, o, &local, sdp, sizeof(sdp)) : -1;
+    lc_sdp_free(o);
+    if (alen < 0) {
+        last_error = "cannot answer Janus's offer";
+        return -1;
+    }
+    size_t e = 0;
+    for (int i = 0; i < alen && e + 3 < sizeof(esc); i++) {
+        if (sdp[i] == '\r') {
+            esc[e++] = '\\';
+            esc[e++] = 'r';
+        } else if (sdp[i] == '\n') {
+            esc[e++] = '\\';
+            esc[e++] = 'n';
+        } else {
+            esc[e++] = sdp[i];
+        }
+    }
+    esc[e] = '\0';
+    snprintf(uri, sizeof(uri), "%s/%llu/%llu", path, p->jsession, p->jhandle);
+    int rl = snprintf(req, sizeof(req),
+                      "{\"janus\":\"message\",\"transaction\":\"s\",\"body\":{\"request\":\"start\"},"
+                      "\"jsep\":{\"type\":\"answer\",\"sdp\":\"%s\"}}",
+                      esc);
+    if (rl < 0 || (size_t)rl >= sizeof(req)) {
+        last_error = "answer too large";
+        return -1;
+    }
+    return janus_post(uri, req, "ack", resp, sizeof(resp));
+}
+
+static void janus_keepalive(player_t *p)
+{
+    static char resp[4096], uri[600];
+    snprintf(uri, sizeof(uri), "%s/%llu", path, p->jsession);
+    (void)janus_post(uri, "{\"janus\":\"keepalive\",\"transaction\":\"k\"}", "ack", resp, sizeof(resp));
 }
 
 /* ---- UDP: STUN, DTLS, SRTP ---- */
@@ -369,8 +658,10 @@ static void stun_send(player_t *p, int64_t now)
     char user[200];
     snprintf(user, sizeof(user), "%s:%s", p->rufrag, p->ufrag);
     lc_stun_txid_new(p->txid); /* a fresh transaction each time: only the newest success counts */
+    /* livecdn is ICE-lite: we control and nominate. Janus is full ICE and
+     * offered: it controls, we are the controlled agent. */
     size_t n = lc_stun_build_binding_request(out, sizeof(out), p->txid, user, (const uint8_t *)p->rpwd,
-                                             strlen(p->rpwd), 0x6e7f00ff, 1, p->tiebreaker, 1);
+                                             strlen(p->rpwd), 0x6e7f00ff, !janus, p->tiebreaker, !janus);
     if (n)
         (void)send(p->fd, out, n, 0);
     p->t_stun = now + (p->state == ST_ICE ? STUN_RTO_NS : CONSENT_NS);
@@ -383,22 +674,35 @@ static void player_start(player_t *p)
     rand_token(p->pwd, 24);
     p->tiebreaker = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
     p->t_post = now_ns();
-    if (whep_post(p, &sa) < 0) {
-        player_fail(p, &post_err, last_error);
-        return;
+    if (janus) {
+        if (janus_signal(p) < 0) {
+            if (p->fd >= 0) {
+                close(p->fd);
+                p->fd = -1;
+            }
+            player_fail(p, &post_err, last_error);
+            return;
+        }
+        p->t_keepalive = now_ns() + JANUS_KEEPALIVE_NS;
+    } else {
+        if (whep_post(p, &sa) < 0) {
+            player_fail(p, &post_err, last_error);
+            return;
+        }
+        p->raddr = sa;
+        p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (p->fd < 0) {
+            player_fail(p, &post_err, "socket");
+            return;
+        }
+        if (connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            player_fail(p, &post_err, "UDP connect");
+            return;
+        }
     }
     p->t_answer = now_ns();
-    p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (p->fd < 0) {
-        player_fail(p, &post_err, "socket");
-        return;
-    }
     int rcv = 512 << 10;
     setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-    if (connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        player_fail(p, &post_err, "UDP connect");
-        return;
-    }
     struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)(p - players) };
     epoll_ctl(epfd, EPOLL_CTL_ADD, p->fd, &ev);
     p->dtls = lc_dtls_new(0, dtls_send, dtls_recv, p);
@@ -410,11 +714,51 @@ static void player_start(player_t *p)
     stun_send(p, p->t_post);
 }
 
+static void ice_done(player_t *p, int64_t now)
+{
+    const char *err;
+    p->state = ST_DTLS;
+    p->t_stun = now + CONSENT_NS;
+    if (lc_dtls_start(p->dtls, &err) < 0)
+        player_fail(p, &dtls_err, err);
+}
+
+/* A Binding request of a full ICE server (Janus): USERNAME "ours:theirs",
+ * MESSAGE-INTEGRITY under our pwd; answered with the requester's address
+ * as we see it (XOR-MAPPED-ADDRESS): our socket is connected to it. */
+static void on_stun_request(player_t *p, const uint8_t *b, size_t len, const lc_stun_msg_t *m, int64_t now)
+{
+    const uint8_t *local;
+    size_t llen;
+    uint8_t out[256];
+    if (!m->username || lc_stun_username_split(m->username, m->username_len, &local, &llen, NULL, NULL) < 0 ||
+        llen != strlen(p->ufrag) || memcmp(local, p->ufrag, llen) != 0 ||
+        !lc_stun_check_integrity(b, len, m, (const uint8_t *)p->pwd, strlen(p->pwd)))
+        return;
+    size_t n = lc_stun_build_binding_success(out, sizeof(out), m->txid, (const struct sockaddr *)&p->raddr,
+                                             (const uint8_t *)p->pwd, strlen(p->pwd));
+    if (n)
+        (void)send(p->fd, out, n, 0);
+    /* Janus (controlling) nominated this pair: its DTLS server listens once
+     * its loop has seen the pair selected; ClientHello from on_timers */
+    if (p->state == ST_ICE && m->use_candidate) {
+        int64_t at = now - (JANUS_NOMINATE_WAIT_NS - JANUS_DTLS_DELAY_NS);
+        if (!p->t_ice_ok || p->t_ice_ok > at)
+            p->t_ice_ok = at;
+    }
+}
+
 static void on_stun(player_t *p, const uint8_t *b, size_t len, int64_t now)
 {
     lc_stun_msg_t m;
     const char *err;
-    if (lc_stun_parse(b, len, &m, &err) < 0 || m.type != LC_STUN_BINDING_SUCCESS)
+    if (lc_stun_parse(b, len, &m, &err) < 0)
+        return;
+    if (m.type == LC_STUN_BINDING_REQUEST) {
+        on_stun_request(p, b, len, &m, now);
+        return;
+    }
+    if (m.type != LC_STUN_BINDING_SUCCESS)
         return;
     if (p->state != ST_ICE || memcmp(m.txid, p->txid, LC_STUN_TXID_LEN) != 0)
         return;
@@ -422,12 +766,14 @@ static void on_stun(player_t *p, const uint8_t *b, size_t len, int64_t now)
         player_fail(p, &ice_err, "STUN success without valid MESSAGE-INTEGRITY");
         return;
     }
-    p->state = ST_DTLS;
-    p->t_stun = now + CONSENT_NS;
-    if (lc_dtls_start(p->dtls, &err) < 0) {
-        player_fail(p, &dtls_err, err);
+    if (janus) {
+        /* wait for Janus's nomination (on_stun_request), at most
+         * JANUS_NOMINATE_WAIT_NS (on_timers) */
+        if (!p->t_ice_ok)
+            p->t_ice_ok = now;
         return;
     }
+    ice_done(p, now);
 }
 
 static void on_dtls(player_t *p, const uint8_t *b, size_t len, int64_t now)
@@ -590,6 +936,15 @@ static void on_timers(int64_t now)
             player_fail(p, &dtls_err, "DTLS not up in 20 s");
             continue;
         }
+        if (janus && p->state == ST_ICE && p->t_ice_ok && now - p->t_ice_ok >= JANUS_NOMINATE_WAIT_NS) {
+            ice_done(p, now);
+            if (p->fd < 0)
+                continue;
+        }
+        if (janus && now >= p->t_keepalive) {
+            janus_keepalive(p);
+            p->t_keepalive = now + JANUS_KEEPALIVE_NS;
+        }
         if (now >= p->t_stun)
             stun_send(p, now);
         if (p->state == ST_DTLS && p->dtls) {
@@ -662,7 +1017,8 @@ static int parse_url(const char *s)
 static void usage(void)
 {
     fprintf(stderr, "usage: webrtc_load -u http://HOST:PORT/whep/NAME [-n players] [-r per_s] [-R max_ramp_s]\n"
-                    "                   [-t window_s] [-w warmup_s] [-s settle_s] [-p server_pid]...\n");
+                    "                   [-t window_s] [-w warmup_s] [-s settle_s] [-p server_pid]...\n"
+                    "       webrtc_load -J http://HOST:PORT/janus -m MOUNTPOINT_ID [the same options]\n");
     exit(2);
 }
 
@@ -673,9 +1029,11 @@ int main(int argc, char **argv)
     double rate = 100, window = 10, warmup = 3, settle = 15, ramp_max = -1;
     pid_t pids[MAX_PIDS];
 
-    while ((opt = getopt(argc, argv, "u:n:r:R:t:w:s:p:")) != -1) {
+    while ((opt = getopt(argc, argv, "u:J:m:n:r:R:t:w:s:p:")) != -1) {
         switch (opt) {
         case 'u': url = optarg; break;
+        case 'J': url = optarg; janus = 1; break;
+        case 'm': janus_mp = strtoull(optarg, NULL, 10); break;
         case 'n': n = atoi(optarg); break;
         case 'r': rate = atof(optarg); break;
         case 'R': ramp_max = atof(optarg); break;
@@ -690,7 +1048,7 @@ int main(int argc, char **argv)
         default: usage();
         }
     }
-    if (!url || parse_url(url) < 0 || n < 1 || rate <= 0 || window < 0 || warmup < 0)
+    if (!url || parse_url(url) < 0 || n < 1 || rate <= 0 || window < 0 || warmup < 0 || (janus && !janus_mp))
         usage();
     if (ramp_max < 0)
         ramp_max = 1.5 * n / rate + settle;
