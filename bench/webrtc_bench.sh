@@ -53,6 +53,7 @@
 # with the defaults; every step has a timeout.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. bench/lib.sh
 ROOT=$PWD
 LOAD=$ROOT/build/bench/webrtc_load
 FLOOR=$ROOT/build/bench/srtp_floor
@@ -72,18 +73,6 @@ NETNS="" # Janus's network namespace, deleted on exit
 
 log() { echo "webrtc_bench: $*" >&2; }
 
-stop_pid() {
-    local pid=$1 sig=$2 grace=$3
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null
-    for _ in $(seq $((grace * 10))); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
 
 stop_server() {
     stop_pid "$PUB_PID" TERM 3
@@ -105,9 +94,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # Four free consecutive UDP ports (webrtc.udp_ports wants at least 2 per worker).
 free_udp_range() {

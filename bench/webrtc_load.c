@@ -83,6 +83,8 @@
 #include "common/webrtc/srtp.h"
 #include "common/webrtc/stun.h"
 
+#include "bench_util.h"
+
 #define MAX_PIDS 64
 #define MAX_SSRC 4                /* audio, video, and room for an RTX or a change */
 #define UDP_BUF 2048
@@ -142,63 +144,10 @@ static const char *last_error = "";
 static char errbuf[800];
 static volatile sig_atomic_t stop;
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-/* ---- /proc sampling (as rtmp_load.c) ---- */
-
-static double proc_cpu_s(pid_t pid)
-{
-    char fn[64], buf[1024];
-    snprintf(fn, sizeof(fn), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(fn, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return -1;
-    unsigned long long ut = 0, st = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static void proc_rss_kib(pid_t pid, long *rss, long *anon)
-{
-    char fn[64], line[256];
-    long v;
-    snprintf(fn, sizeof(fn), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(fn, "r");
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
-            *rss += v;
-        else if (sscanf(line, "RssAnon: %ld kB", &v) == 1)
-            *anon += v;
-    }
-    fclose(f);
-}
-
-static double own_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ---- player end ---- */
@@ -965,20 +914,6 @@ static void on_timers(int64_t now)
 
 /* ---- results ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double q)
-{
-    if (n == 0)
-        return -1;
-    int i = (int)(q * n + 0.999999) - 1;
-    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
 static uint64_t lost_now(const player_t *p, uint64_t *expected, uint64_t *received)
 {
     uint64_t e = 0, r = 0;
@@ -993,7 +928,7 @@ static uint64_t lost_now(const player_t *p, uint64_t *expected, uint64_t *receiv
     return e > r ? e - r : 0;
 }
 
-static int parse_url(const char *s)
+static int parse_http_url(const char *s)
 {
     const char *p = s, *slash, *colon;
     if (strncmp(p, "http://", 7) != 0)
@@ -1048,7 +983,7 @@ int main(int argc, char **argv)
         default: usage();
         }
     }
-    if (!url || parse_url(url) < 0 || n < 1 || rate <= 0 || window < 0 || warmup < 0 || (janus && !janus_mp))
+    if (!url || parse_http_url(url) < 0 || n < 1 || rate <= 0 || window < 0 || warmup < 0 || (janus && !janus_mp))
         usage();
     if (ramp_max < 0)
         ramp_max = 1.5 * n / rate + settle;
