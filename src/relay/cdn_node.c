@@ -579,7 +579,9 @@ static void connect_due(lc_cdn_t *c, uint64_t now)
     }
     if (c->seed[0] && !c->seed_link && now >= c->seed_next_try) {
         lc_peer_t *p = peer_find(c, c->seed);
-        if (!p || p->state != LC_CDN_NODE_ACTIVE)
+        /* a node we know is reconnected as a peer: a second link to it would
+         * replace the first on its side and drop it on ours */
+        if (!p || (p->state != LC_CDN_NODE_ACTIVE && !p->out && !p->in))
             c->seed_link = lc_cdn_link_connect(c->base, c->seed, CTL_MAX_MESSAGE, &seed_ops, c);
         c->seed_next_try = now + BACKOFF_MIN_MS;
     }

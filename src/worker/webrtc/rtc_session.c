@@ -202,6 +202,13 @@ static void dtls_connected(lc_rtc_session_t *s)
                                                                                         : "AES_CM_128_HMAC_SHA1_80");
     if (s->sctp_port && lc_rtc_data_start(s, s->sctp_port) < 0)
         SLOG(s, LC_LOG_WARN, "data channels unavailable: SCTP did not start");
+    /* Without data channels DTLS has done its work once SRTP is keyed, and
+     * its state is half of what a player costs (~70 KiB): let it go. The
+     * peer's closing alert is still seen (on_dtls). */
+    if (!s->sctp) {
+        lc_dtls_free(s->dtls);
+        s->dtls = NULL;
+    }
     if (s->role == LC_RTC_PLAY && lc_rtc_play_begin(s) < 0)
         lc_rtc_end(s, "Stream not found");
 }
@@ -217,6 +224,13 @@ static void on_dtls(lc_rtc_session_t *s, const uint8_t *buf, size_t len)
     const char *err;
     if (!s->have_addr)
         return; /* DTLS only after a checked ICE pair */
+    if (s->ready && !s->dtls) {
+        /* after the handshake the only record a peer sends is an alert
+         * (content type 21), its close_notify or a fatal one: either ends it */
+        if (buf[0] == 21)
+            lc_rtc_end(s, "the peer closed the connection");
+        return;
+    }
     if (!s->dtls && !(s->dtls = lc_dtls_new(1, send_raw, dtls_app_data, s)))
         return;
     int was = lc_dtls_connected(s->dtls);
