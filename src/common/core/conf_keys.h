@@ -36,6 +36,18 @@
       "PEM private key of that certificate") \
     X(signaling_publish_token, "signaling.publish_token", STR, "\"\"", 0, 255, 1, \
       "if set, publishing needs this token") \
+    X(limits_max_connections, "limits.max_connections", INT, "20000", 16, 1048576, 1, \
+      "connections per worker; past it (or on EMFILE) accept pauses, logged once a second") \
+    X(limits_max_streams_per_ip, "limits.max_streams_per_ip", INT, "32", 1, 1048576, 1, \
+      "streams one client address may publish at once (CDN nodes and limits.trusted exempt)") \
+    X(limits_trusted, "limits.trusted", LIST, "[]", 0, 63, 1, \
+      "addresses or CIDRs exempt from limits.max_streams_per_ip (encoder farms)") \
+    X(limits_idle_publish_timeout, "limits.idle_publish_timeout", INT, "10", 1, 86400, 1, \
+      "seconds a publisher may send no media before it is ended") \
+    X(limits_handshake_timeout, "limits.handshake_timeout", INT, "10", 1, 3600, 1, \
+      "seconds, absolute, for RTMP, WebSocket, HTTP and CDN handshakes") \
+    X(limits_output_buffer, "limits.output_buffer", SIZE, "\"4M\"", 65536, 1073741824, 1, \
+      "bytes queued to one session; a peer that does not read past it is closed") \
     X(webrtc_udp_ports, "webrtc.udp_ports", RANGE, "\"31000-31999\"", 1024, 65535, 1, \
       "UDP port range for WebRTC media, split among workers") \
     X(webrtc_public_ip, "webrtc.public_ip", STR, "\"\"", 0, 63, 1, \
@@ -100,7 +112,9 @@
     X(cdn_codecs_exclude, "cdn.codecs_exclude", LIST, "[]", 0, 31, 1, \
       "codecs never used to forward streams through the CDN") \
     X(cdn_allow, "cdn.allow", LIST, "[]", 0, 63, 1, \
-      "addresses or CIDRs allowed to join as nodes; [] = any") \
+      "addresses or CIDRs allowed as nodes, inbound, outbound and gossiped; [] = any") \
+    X(cdn_secret, "cdn.secret", STR, "\"\"", 0, 255, 1, \
+      "shared by every node: each link proves it (HMAC challenge in HELLO); \"\" = unauthenticated") \
     X(cdn_static_distribution, "cdn.static.distribution", ENUM, "\"webrtc\"", 0, 0, 1, \
       "webrtc|rtmp: how a static origin pushes to its edges") \
     X(cdn_static_nodes, "cdn.static.nodes", LIST, "[]", 0, 255, 1, \
