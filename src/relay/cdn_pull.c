@@ -7,9 +7,11 @@
  * on every worker wait on that one entry, whatever their protocol. The
  * relay opens a media link to the route's origin, asks for the stream
  * (PULL), and writes the frames that arrive into the ring: it is that
- * ring's only writer. The pull ends when the origin ends the stream (EOS,
- * its reason goes to the players), when the origin goes away ("Origin
- * unavailable"), or pull_idle_timeout s after the last player left.
+ * ring's only writer, so the keyframe requests of players here come to it
+ * and go on to the origin as KEYFRAME (at most one per 500 ms). The pull
+ * ends when the origin ends the stream (EOS, its reason goes to the
+ * players), when the origin goes away ("Origin unavailable"), or
+ * pull_idle_timeout s after the last player left.
  */
 #include "relay/cdn.h"
 
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "common/core/log.h"
+#include "common/shm/keyframe.h"
 #include "common/shm/stream_table.h"
 
 #define REASON_ORIGIN_GONE "Origin unavailable"
@@ -32,6 +35,9 @@ struct lc_cdn_pull {
     uint64_t idle_since;  /* ms; 0 while it has players */
     int had_player;
     uint64_t rate_at, rate_bytes; /* ms and bytes_in at the last bitrate update */
+    uint32_t kf_seen;     /* the entry's keyframe requests taken so far */
+    lc_kf_gate_t kf_gate; /* at most one "keyframe" to the origin per 500 ms */
+    struct event *kf_timer; /* sends the held one when the window ends */
     lc_cdn_pull_t *prev, *next;
 };
 
@@ -41,6 +47,8 @@ static void pull_end(lc_cdn_pull_t *p, const char *reason)
     lc_shm_t *shm = c->cycle->shm;
     if (p->link)
         lc_cdn_link_close(p->link);
+    if (p->kf_timer)
+        event_free(p->kf_timer);
     if (lc_stream_alive(shm, p->id, p->gen)) {
         lc_stream_t *s = lc_shm_stream(shm, p->id);
         snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason ? reason : "");
@@ -63,6 +71,44 @@ static void pull_open(lc_cdn_link_t *l, void *ctx)
     lc_cdn_send(p->c, l, &m);
 }
 
+/* ---- keyframe requests: players here -> the origin's ring ---- */
+
+static void keyframe_send(lc_cdn_pull_t *p)
+{
+    lc_cdn_msg_t m = { .type = LC_CDN_KEYFRAME };
+    snprintf(m.stream, sizeof(m.stream), "%s", p->name);
+    if (p->link && p->flowing)
+        lc_cdn_send(p->c, p->link, &m);
+}
+
+static void keyframe_due(evutil_socket_t fd, short what, void *arg)
+{
+    lc_cdn_pull_t *p = arg;
+    (void)fd;
+    (void)what;
+    if (lc_kf_gate_due(&p->kf_gate, lc_cdn_now_ms()))
+        keyframe_send(p);
+}
+
+/* Players of this node asked (their worker bumped the entry's count and
+ * woke us, the ring's writer): ask the origin, through the gate. */
+static void keyframe_check(lc_cdn_pull_t *p, uint64_t now)
+{
+    if (!lc_keyframe_take(p->c->cycle->shm, p->id, &p->kf_seen) || !p->flowing)
+        return;
+    if (lc_kf_gate_ask(&p->kf_gate, now)) {
+        keyframe_send(p);
+        return;
+    }
+    int64_t wait = lc_kf_gate_wait_ms(&p->kf_gate, now);
+    if (!p->kf_timer)
+        p->kf_timer = evtimer_new(p->c->base, keyframe_due, p);
+    if (p->kf_timer && wait >= 0 && !evtimer_pending(p->kf_timer, NULL)) {
+        struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+        evtimer_add(p->kf_timer, &tv);
+    }
+}
+
 static void pull_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
 {
     lc_cdn_pull_t *p = ctx;
@@ -78,6 +124,9 @@ static void pull_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
     }
     if (m.type == LC_CDN_PULL_OK) {
         p->flowing = 1;
+        /* the origin starts us at its last keyframe: what players asked
+         * while we waited for it is answered by that */
+        lc_keyframe_take(p->c->cycle->shm, p->id, &p->kf_seen);
         lc_log_info("cdn: pulling \"%s\" from %s", p->name, p->origin);
     } else if (m.type == LC_CDN_EOS) {
         lc_log_info("cdn: \"%s\" ended on %s: %s", p->name, p->origin, m.reason);
@@ -191,6 +240,7 @@ void lc_cdn_pull_check(lc_cdn_t *c)
             pull_end(p, "Terminated by the server");
             continue;
         }
+        keyframe_check(p, now);
         uint64_t bytes = atomic_load_explicit(&s->bytes_in, memory_order_relaxed);
         if (now - p->rate_at >= 1000) {
             if (p->rate_at)

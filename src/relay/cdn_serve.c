@@ -4,7 +4,9 @@
  * The relay reads the stream's ring like any player (it subscribes, so the
  * writer wakes it): first the codec configuration and metadata from the
  * side slots, then from the last keyframe on, so the puller's players start
- * at once. Each frame is one binary WebSocket message. A puller that does
+ * at once. Each frame is one binary WebSocket message; the only message
+ * the puller sends back is KEYFRAME, handed to the ring's writer
+ * (common/shm/keyframe.h), so a request travels every hop. A puller that does
  * not keep up is never waited for: the relay stops reading while the
  * link's backlog is high, and the ring, if it laps the cursor, resumes it
  * at a keyframe.
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "common/core/log.h"
+#include "common/shm/keyframe.h"
 #include "common/shm/stream_table.h"
 
 #define MAX_BACKLOG (4u << 20)
@@ -45,21 +48,40 @@ static void serve_free(lc_cdn_serve_t *s)
     free(s);
 }
 
+static void serve_refuse(lc_cdn_link_t *l, lc_cdn_serve_t *s, const char *why)
+{
+    lc_log_warn("cdn: %s on the media link of \"%s\": %s; closed", s->node, s->name, why);
+    lc_cdn_link_fail(l, "a media link carries only keyframe requests after pull");
+    serve_free(s);
+}
+
+/* The puller's players want a keyframe: ask this ring's writer (a
+ * publisher here, or our own pull from a further origin), which forwards
+ * it at most once per 500 ms. */
 static void serve_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
 {
     lc_cdn_serve_t *s = ctx;
-    (void)text;
-    (void)len;
-    lc_log_warn("cdn: %s sent a message on the media link of \"%s\": closed", s->node, s->name);
-    lc_cdn_link_fail(l, "a media link carries nothing after pull");
-    serve_free(s);
+    lc_cdn_msg_t m;
+    char err[256];
+    atomic_fetch_add_explicit(&s->c->table->msgs_in, 1, memory_order_relaxed);
+    if (lc_cdn_msg_parse(text, len, &m, err, sizeof(err)) < 0) {
+        serve_refuse(l, s, err);
+        return;
+    }
+    int ok = m.type == LC_CDN_KEYFRAME && strcmp(m.stream, s->name) == 0;
+    lc_cdn_msg_free(&m);
+    if (!ok) {
+        serve_refuse(l, s, "a message other than a keyframe request for its stream");
+        return;
+    }
+    lc_keyframe_request(s->c->cycle->shm, s->id, s->gen);
 }
 
 static void serve_binary(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t len)
 {
     (void)data;
     (void)len;
-    serve_text(l, ctx, NULL, 0);
+    serve_refuse(l, ctx, "media from the puller");
 }
 
 static void serve_closed(lc_cdn_link_t *l, void *ctx, const char *why)
@@ -108,6 +130,8 @@ void lc_cdn_serve_start(lc_cdn_t *c, lc_cdn_link_t *l, const lc_cdn_msg_t *m)
     /* subscribe before taking the cursor: a frame written in between wakes us */
     lc_stream_subscribe(shm, id, c->cycle->slot);
     lc_ring_cursor_init(s->ring, &s->cursor, LC_RING_FROM_KEY);
+    if (s->cursor.need_key) /* no keyframe to start the puller at: ask for one */
+        lc_keyframe_request(shm, id, gen);
     s->next = c->serves;
     if (c->serves)
         c->serves->prev = s;

@@ -14,6 +14,7 @@
 
 #include "common/core/log.h"
 #include "common/shm/cdn_table.h"
+#include "common/shm/keyframe.h"
 #include "common/shm/notify.h"
 #include "common/shm/stream_table.h"
 
@@ -324,6 +325,10 @@ int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, v
     atomic_fetch_add(&lc_shm_stream(w->cycle->shm, id)->players[w->cycle->slot], 1);
     atomic_fetch_add(&self(w)->players, 1);
     *out = pl;
+    /* nothing to start from: a publisher that sends keyframes only when
+     * asked (browsers) would leave this player waiting */
+    if (pl->cursor.need_key)
+        lc_keyframe_request(w->cycle->shm, id, gen);
     deliver_config(pl, fo);
     /* catch up now rather than at the next frame: video shows at once */
     lc_notify_wake(w->cycle->shm, w->cycle->slot);
@@ -351,12 +356,7 @@ void lc_core_stop(lc_play_t *pl)
 
 void lc_core_request_keyframe(lc_play_t *pl)
 {
-    lc_shm_t *shm = pl->fo->w->cycle->shm;
-    if (!lc_stream_alive(shm, pl->fo->id, pl->fo->gen))
-        return;
-    lc_stream_t *e = lc_shm_stream(shm, pl->fo->id);
-    atomic_fetch_add_explicit(&e->keyframe_requests, 1, memory_order_relaxed);
-    lc_notify_wake(shm, e->owner_slot);
+    lc_keyframe_request(pl->fo->w->cycle->shm, pl->fo->id, pl->fo->gen);
 }
 
 static void fanout_end(lc_fanout_t *fo, const char *why)
@@ -446,12 +446,8 @@ void lc_core_on_wake(lc_worker_t *w)
             p->ops->on_terminate(p->ctx); /* unpublishes: p is gone */
             continue;
         }
-        uint32_t kf = atomic_load_explicit(&p->entry->keyframe_requests, memory_order_relaxed);
-        if (kf != p->keyframe_requests) {
-            p->keyframe_requests = kf;
-            if (p->ops->on_keyframe_request)
-                p->ops->on_keyframe_request(p->ctx);
-        }
+        if (lc_keyframe_take(p->w->cycle->shm, p->id, &p->keyframe_requests) && p->ops->on_keyframe_request)
+            p->ops->on_keyframe_request(p->ctx);
     }
     for (lc_fanout_t *fo = w->core->fanouts, *next; fo; fo = next) {
         next = fo->next;

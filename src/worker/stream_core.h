@@ -40,7 +40,9 @@ typedef struct {
 typedef struct {
     /* The control API ended the stream: unpublish. */
     void (*on_terminate)(void *ctx);
-    /* A player somewhere needs a keyframe; NULL when the protocol cannot ask (RTMP). */
+    /* Players somewhere asked for a keyframe since the last call (once per
+     * wake however many asked); NULL when the protocol cannot ask (RTMP).
+     * The front-end forwards through an lc_kf_gate_t (common/shm/keyframe.h). */
     void (*on_keyframe_request)(void *ctx);
 } lc_pub_ops_t;
 
@@ -74,8 +76,9 @@ int lc_core_playable(lc_worker_t *w, const char *name);
 /* 0, or -ENOENT (no such live stream here or in the CDN). */
 int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out);
 void lc_core_stop(lc_play_t *p);
-/* A player needs a keyframe (it joined with none cached, or lost one): the
- * stream's publisher is asked, in whichever worker it is. */
+/* A player needs a keyframe (it lost one): the stream's writer is asked,
+ * in whichever process it is (a worker's publisher, the relay's pull).
+ * A player that joins with no keyframe cached asks by itself. */
 void lc_core_request_keyframe(lc_play_t *p);
 
 /* Worker loop hooks. */

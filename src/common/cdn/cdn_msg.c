@@ -50,6 +50,7 @@ static const struct {
     { "pull_ok", LC_CDN_PULL_OK, F_STREAM },
     { "eos", LC_CDN_EOS, F_STREAM | F_REASON },
     { "error", LC_CDN_ERROR, F_REASON },
+    { "keyframe", LC_CDN_KEYFRAME, F_STREAM },
 };
 #define NTYPES (sizeof(msg_types) / sizeof(msg_types[0]))
 

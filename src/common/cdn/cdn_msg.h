@@ -34,6 +34,7 @@ enum lc_cdn_msg_type {
     LC_CDN_PULL_OK,   /* media link: frames follow */
     LC_CDN_EOS,       /* media link: the stream ended, `reason` says why */
     LC_CDN_ERROR,     /* `reason`; the sender closes the link */
+    LC_CDN_KEYFRAME,  /* media link, puller to origin: players want a keyframe of `stream` */
 };
 
 enum lc_cdn_role { LC_CDN_ROLE_ORIGIN = 1, LC_CDN_ROLE_EDGE = 2 };
@@ -59,7 +60,7 @@ typedef struct {
     size_t nnodes;
     lc_cdn_stream_ref_t *streams; /* STATE: owned */
     size_t nstreams;
-    char stream[LC_STREAM_NAME_MAX];  /* PULL, PULL_OK, EOS */
+    char stream[LC_STREAM_NAME_MAX];  /* PULL, PULL_OK, EOS, KEYFRAME */
     char reason[LC_CDN_REASON_MAX];   /* EOS, ERROR */
 } lc_cdn_msg_t;
 

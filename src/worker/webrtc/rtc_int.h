@@ -13,6 +13,7 @@
 
 #include "common/media/rtp_h264.h"
 #include "common/media/rtp_vp8.h"
+#include "common/shm/keyframe.h"
 #include "common/shm/shm.h"
 #include "common/webrtc/dtls.h"
 #include "common/webrtc/rtp.h"
@@ -52,6 +53,7 @@ typedef struct {
     int on;                        /* negotiated and accepted */
     int codec;                     /* lc_codec_t */
     int pt, rtx_pt;
+    unsigned fb;                   /* LC_SDP_FB_* negotiated for pt */
     uint32_t clock;
     uint32_t ssrc;                 /* publish: the sender's (learned); play: ours */
     /* publish */
@@ -104,6 +106,8 @@ struct lc_rtc_session {
     /* publish */
     lc_pub_t *pub;
     uint64_t last_pli_ms;
+    lc_kf_gate_t pli_gate;         /* every PLI to the publisher passes it */
+    uint8_t fir_seq;
     /* play */
     lc_play_t *play;
     uint64_t last_kf_request_ms;

@@ -9,9 +9,10 @@
  * into the ring as FLV AVC bodies (with a sequence header whenever the
  * SPS/PPS change), the format RTMP players take as is; VP8 and Opus go raw.
  *
- * Towards the publisher: receiver reports and REMB each second, PLI when
- * a frame was lost or a player anywhere asks for a keyframe (at most every
- * 500 ms). Video packets after a gap wait (at most RTC_REORDER_WAIT_MS) in
+ * Towards the publisher: receiver reports and REMB each second, PLI (and
+ * FIR if negotiated) when a frame was lost or a player anywhere asks for a
+ * keyframe: at most one per 500 ms, a request inside that window held for
+ * its end rather than dropped (common/shm/keyframe.h). Video packets after a gap wait (at most RTC_REORDER_WAIT_MS) in
  * a reorder buffer while the missing ones are NACKed; the retransmissions
  * (plain or RTX) fill the gap in order, and only a gap that stays open
  * costs a frame and a PLI.
@@ -28,7 +29,6 @@
 #include "common/media/rtp_opus.h"
 #include "common/webrtc/rtcp.h"
 
-#define PLI_MIN_MS 500
 #define REMB_BPS 8000000ull      /* an upper bound; publishers pick their own rate below it */
 #define SERVER_SSRC 1            /* our RTCP sender SSRC towards publishers */
 
@@ -47,16 +47,33 @@ static void write_frame(lc_rtc_session_t *s, const lc_frame_t *f, const void *pa
         lc_log_warn("[rtc:%llx stream:%s] frame dropped: %s", (unsigned long long)s->id, s->name, err);
 }
 
+/* PLI, and FIR (RFC 5104) beside it when the publisher offered "ccm fir":
+ * a sender that acts on only one of them still makes its keyframe. */
+static void pli_out(lc_rtc_session_t *s, uint64_t now)
+{
+    uint8_t pkt[RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER];
+    s->last_pli_ms = now;
+    size_t n = lc_rtcp_build_pli(pkt, RTC_PACKET_MAX, SERVER_SSRC, s->video.ssrc);
+    if (n && (s->video.fb & LC_SDP_FB_CCM_FIR)) {
+        /* a new seq_nr each time: a repeated one is a retransmission, ignored */
+        lc_rtcp_fir_entry_t e = { s->video.ssrc, ++s->fir_seq };
+        n += lc_rtcp_build_fir(pkt + n, RTC_PACKET_MAX - n, SERVER_SSRC, &e, 1);
+    }
+    if (n)
+        lc_rtc_send_rtcp(s, pkt, n);
+}
+
+/* Every reason to ask (a lost frame, a new SSRC, players anywhere, the
+ * periodic webrtc.pli_interval_ms) goes through one gate: the publisher
+ * gets at most one request per 500 ms, and one asked inside the window goes
+ * out when it ends (lc_rtc_publish_tick). */
 static void send_pli(lc_rtc_session_t *s)
 {
     uint64_t now = lc_rtc_now_ms();
-    uint8_t pkt[RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER];
-    if (!s->video.on || !s->video.ssrc || now - s->last_pli_ms < PLI_MIN_MS)
+    if (!s->video.on || !s->video.ssrc)
         return;
-    s->last_pli_ms = now;
-    size_t n = lc_rtcp_build_pli(pkt, RTC_PACKET_MAX, SERVER_SSRC, s->video.ssrc);
-    if (n)
-        lc_rtc_send_rtcp(s, pkt, n);
+    if (lc_kf_gate_ask(&s->pli_gate, now))
+        pli_out(s, now);
 }
 
 void lc_rtc_publish_keyframe(lc_rtc_session_t *s)
@@ -281,6 +298,8 @@ void lc_rtc_publish_tick(lc_rtc_session_t *s)
 {
     rtc_track_t *t = &s->video;
     uint64_t now = lc_rtc_now_ms();
+    if (t->ssrc && lc_kf_gate_due(&s->pli_gate, now))
+        pli_out(s, now);
     if (!t->held || !t->gap_since)
         return;
     if (now - t->gap_since >= RTC_REORDER_WAIT_MS) {

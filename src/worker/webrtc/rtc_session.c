@@ -378,6 +378,7 @@ static void take_track(rtc_track_t *t, const lc_sdp_negotiate_media_t *m)
     t->codec = codec_of(m->codec);
     t->pt = m->pt;
     t->rtx_pt = m->rtx_pt;
+    t->fb = m->fb;
     t->clock = m->clock;
 }
 
