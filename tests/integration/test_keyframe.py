@@ -35,6 +35,7 @@ asyncio.set_event_loop(LOOP)
 STREAM = "live/kf"
 WINDOW = 0.5    # the SPEC's 500 ms per stream and hop
 ARRIVE = 1.5    # a keyframe at the asking player within this
+SMALL_RING = 256 * 1024  # the origin's media.ring_size
 
 
 def run(coro, timeout=60):
@@ -142,6 +143,12 @@ def start_nodes(t):
             'webrtc: { udp_ports = "%d-%d"; };')
     origin = t.server(workers=2, name="lc-kf-origin",
                       extra=conf % ("origin", o_port, "", base, base + 3))
+    # a small ring on the origin, so a stream whose publisher was not asked
+    # for a while holds no keyframe there any more (lapped_origin_ring)
+    with open(origin.conf) as f:
+        text = f.read()
+    assert 'ring_size = "4M"' in text
+    origin.write_conf(raw=text.replace('ring_size = "4M"', 'ring_size = "%dK"' % (SMALL_RING // 1024)))
     edge = t.server(workers=1, name="lc-kf-edge",
                     extra=conf % ("edge", e_port, 'point_of_entry = "127.0.0.1:%d";' % o_port, base + 4, base + 7))
     origin.start()
@@ -267,6 +274,41 @@ async def burst_coalesced():
     assert len(plis) <= 3, "the publisher was asked %d times in 1.5 s: %s" % (len(plis), shown)
 
 
+def stream_bytes(s, name):
+    for st in s.rest("stream/find_all")["streams"]:
+        if st["name"] == name:
+            return st["bytes_in"]
+    return 0
+
+
+async def lapped_origin_ring(origin, edge):
+    """A second stream, asked for nothing since it started, until the
+    origin's ring has lapped its only keyframe: the edge's first player of
+    it (whose pull the origin serves from no keyframe) still gets one."""
+    name = STREAM + "-quiet"
+    pub = Publisher(sig_url(origin), name, size="640x480")  # more bytes a second: laps sooner
+    W.players["quiet-pub"] = pub
+    ev = await pub.start(sid="p-quiet")
+    assert ev.get("status") == "PUBLISHING", ev
+    await pub.wait_connected()
+    loop = asyncio.get_event_loop()
+    await loop.run_in_executor(None, lambda: wait_for(lambda: stream_bytes(origin, name) > 0, 10, "%s's frames" % name))
+    await asyncio.sleep(1.0)  # the keyframe the server asks for when it learns the SSRC
+    made = len(OnRequestVp8Encoder.made)
+    start = stream_bytes(origin, name)
+    await loop.run_in_executor(None, lambda: wait_for(lambda: stream_bytes(origin, name) > start + SMALL_RING * 1.2,
+                                                      20, "%s to lap the origin's ring" % name, step=0.2))
+    assert len(OnRequestVp8Encoder.made) == made, "the quiet stream's publisher made a keyframe: %s" % [
+        round(time.monotonic() - kt, 2) for kt, _ in OnRequestVp8Encoder.made[made:]]
+    await loop.run_in_executor(None, lambda: wait_for(lambda: any(r["stream"] == name for r in edge.rest("cdn/show_routes")),
+                                                      15, "the edge's route to %s" % name))
+    p = Player(sig_url(edge), name, audio=False)
+    W.players["quiet"] = p
+    ev = await p.start(sid="v-quiet")
+    assert ev.get("status") == "PLAYING", ev
+    await p.wait_frames(1, timeout=ARRIVE + 1.5)
+
+
 def fir_beside_pli():
     """The publisher offered "ccm fir": every request it got was a PLI with
     a FIR beside it, each FIR with a new seq_nr (RFC 5104: a repeated one
@@ -304,6 +346,8 @@ try:
         t.case("20 PLIs in 100 ms on the edge: the publisher is asked once at once and once 500 ms later",
                lambda: run(burst_coalesced(), 25))
         t.case("the publisher offered ccm fir: each request was a PLI and a FIR with a new seq_nr", fir_beside_pli)
+        t.case("an edge player of a stream whose origin ring has lapped its keyframe gets one",
+               lambda: run(lapped_origin_ring(origin, edge), 45))
         t.case("the edge's pull survived the keyframe requests", lambda: edge_pull_alive(edge))
         try:
             run(teardown(), 15)
