@@ -13,10 +13,12 @@ Before keyframe requests crossed the CDN, the edge player's PLI went
 nowhere: its keyframe never came.
 """
 import asyncio
+import fractions
 import os
 import re
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -25,6 +27,8 @@ from lcserver import Tests, free_port, wait_for  # noqa: E402
 from rtc_client import Player, Publisher, Signaling  # noqa: E402  (patches aioice for loopback first)
 
 import aiortc.codecs  # noqa: E402
+import av  # noqa: E402
+from aiortc.codecs.h264 import H264Encoder  # noqa: E402
 from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor, lib as vpx_lib  # noqa: E402
 from aiortc.rtcdtlstransport import RTCDtlsTransport  # noqa: E402
 from aiortc.rtcrtpreceiver import RTCRtpReceiver  # noqa: E402
@@ -60,7 +64,55 @@ class OnRequestVp8Encoder(Vp8Encoder):
         return payloads, ts
 
 
-aiortc.codecs.Vp8Encoder = OnRequestVp8Encoder  # get_encoder looks the class up here
+class OnRequestH264Encoder(H264Encoder):
+    """The same for H.264 (libx264, baseline): one IDR at the start, then
+    only when asked (this aiortc's own H264Encoder ignores requests)."""
+    made = []
+
+    def _encode_frame(self, frame, force_keyframe):
+        if self.codec is None:
+            c = av.CodecContext.create("libx264", "w")
+            c.width, c.height, c.pix_fmt = frame.width, frame.height, "yuv420p"
+            c.bit_rate = 1000000
+            c.framerate = fractions.Fraction(30, 1)
+            c.time_base = fractions.Fraction(1, 30)
+            c.options = {"profile": "baseline", "level": "31", "tune": "zerolatency", "forced-idr": "1",
+                         "x264-params": "keyint=100000:min-keyint=100000:scenecut=0"}
+            c.open()
+            self.codec = c
+        frame.pict_type = av.video.frame.PictureType.I if force_keyframe else av.video.frame.PictureType.NONE
+        data = b"".join(bytes(p) for p in self.codec.encode(frame))
+        if data:
+            yield from self._split_bitstream(data)
+
+    def encode(self, frame, force_keyframe=False):
+        payloads, ts = super().encode(frame, force_keyframe)
+        if any(is_h264_idr(p) for p in payloads):
+            OnRequestH264Encoder.made.append((time.monotonic(), force_keyframe))
+        return payloads, ts
+
+
+def is_h264_idr(p):
+    """Does this RTP payload (single NAL, STAP-A, first FU-A) carry an IDR slice?"""
+    if not p:
+        return False
+    t = p[0] & 0x1F
+    if t == 5:
+        return True
+    if t == 28:
+        return len(p) > 1 and bool(p[1] & 0x80) and (p[1] & 0x1F) == 5
+    if t == 24:
+        i = 1
+        while i + 2 < len(p):
+            n = p[i] << 8 | p[i + 1]
+            if p[i + 2] & 0x1F == 5:
+                return True
+            i += 2 + n
+    return False
+
+
+aiortc.codecs.Vp8Encoder = OnRequestVp8Encoder  # get_encoder looks the classes up here
+aiortc.codecs.H264Encoder = OnRequestH264Encoder
 
 
 def is_keyframe(payload):
@@ -281,32 +333,59 @@ def stream_bytes(s, name):
     return 0
 
 
-async def lapped_origin_ring(origin, edge):
-    """A second stream, asked for nothing since it started, until the
-    origin's ring has lapped its only keyframe: the edge's first player of
-    it (whose pull the origin serves from no keyframe) still gets one."""
-    name = STREAM + "-quiet"
-    pub = Publisher(sig_url(origin), name, size="640x480")  # more bytes a second: laps sooner
+QUIET = "kfquiet"  # also rtmp://.../live/kfquiet
+
+
+async def in_thread(fn):
+    return await asyncio.get_event_loop().run_in_executor(None, fn)
+
+
+async def wait_lapped(origin):
+    """Until the origin's ring has lapped the quiet stream's last keyframe
+    (nobody asked it for one since)."""
+    await asyncio.sleep(1.0)  # a keyframe asked for just now is encoded and written
+    made = len(OnRequestH264Encoder.made)
+    start = stream_bytes(origin, QUIET)
+    await in_thread(lambda: wait_for(lambda: stream_bytes(origin, QUIET) > start + SMALL_RING * 1.2,
+                                     20, "%s to lap the origin's ring" % QUIET, step=0.2))
+    assert len(OnRequestH264Encoder.made) == made, "the quiet stream's publisher made a keyframe: %s" % [
+        round(time.monotonic() - kt, 2) for kt, _ in OnRequestH264Encoder.made[made:]]
+
+
+async def lapped_edge(origin, edge):
+    """A second stream (H.264, keyframes only on request), asked for nothing
+    since it started, until the origin's ring has lapped its only keyframe:
+    the edge's first player of it, whose pull the origin serves from no
+    keyframe, still gets one."""
+    pub = Publisher(sig_url(origin), QUIET, video="H264", size="640x480")  # more bytes a second: laps sooner
     W.players["quiet-pub"] = pub
     ev = await pub.start(sid="p-quiet")
     assert ev.get("status") == "PUBLISHING", ev
     await pub.wait_connected()
-    loop = asyncio.get_event_loop()
-    await loop.run_in_executor(None, lambda: wait_for(lambda: stream_bytes(origin, name) > 0, 10, "%s's frames" % name))
-    await asyncio.sleep(1.0)  # the keyframe the server asks for when it learns the SSRC
-    made = len(OnRequestVp8Encoder.made)
-    start = stream_bytes(origin, name)
-    await loop.run_in_executor(None, lambda: wait_for(lambda: stream_bytes(origin, name) > start + SMALL_RING * 1.2,
-                                                      20, "%s to lap the origin's ring" % name, step=0.2))
-    assert len(OnRequestVp8Encoder.made) == made, "the quiet stream's publisher made a keyframe: %s" % [
-        round(time.monotonic() - kt, 2) for kt, _ in OnRequestVp8Encoder.made[made:]]
-    await loop.run_in_executor(None, lambda: wait_for(lambda: any(r["stream"] == name for r in edge.rest("cdn/show_routes")),
-                                                      15, "the edge's route to %s" % name))
-    p = Player(sig_url(edge), name, audio=False)
+    await in_thread(lambda: wait_for(lambda: stream_bytes(origin, QUIET) > 0, 10, "%s's frames" % QUIET))
+    await wait_lapped(origin)
+    await in_thread(lambda: wait_for(lambda: any(r["stream"] == QUIET for r in edge.rest("cdn/show_routes")),
+                                     15, "the edge's route to %s" % QUIET))
+    p = Player(sig_url(edge), QUIET, audio=False)
     W.players["quiet"] = p
     ev = await p.start(sid="v-quiet")
     assert ev.get("status") == "PLAYING", ev
     await p.wait_frames(1, timeout=ARRIVE + 1.5)
+
+
+async def lapped_rtmp(origin):
+    """An RTMP player joining the quiet stream when the origin's ring holds
+    no keyframe of it: its join asks, and its first frame comes at once."""
+    await wait_lapped(origin)
+    url = "rtmp://127.0.0.1:%d/live/%s" % (origin.rtmp_port, QUIET)
+    t0 = time.monotonic()
+    r = await in_thread(lambda: subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-rw_timeout", "6000000", "-analyzeduration", "500000",
+         "-i", url, "-map", "0:v", "-frames:v", "1", "-f", "null", "-"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15))
+    took = time.monotonic() - t0
+    assert r.returncode == 0, "ffmpeg got no video frame of %s (%.1f s): %s" % (QUIET, took, r.stderr[-1500:])
+    assert took < 4, "the RTMP player's first video frame took %.1f s" % took
 
 
 def fir_beside_pli():
@@ -347,7 +426,9 @@ try:
                lambda: run(burst_coalesced(), 25))
         t.case("the publisher offered ccm fir: each request was a PLI and a FIR with a new seq_nr", fir_beside_pli)
         t.case("an edge player of a stream whose origin ring has lapped its keyframe gets one",
-               lambda: run(lapped_origin_ring(origin, edge), 45))
+               lambda: run(lapped_edge(origin, edge), 45))
+        t.case("an RTMP player joining with no keyframe cached gets one at once",
+               lambda: run(lapped_rtmp(origin), 40))
         t.case("the edge's pull survived the keyframe requests", lambda: edge_pull_alive(edge))
         try:
             run(teardown(), 15)
