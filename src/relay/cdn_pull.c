@@ -81,32 +81,45 @@ static void keyframe_send(lc_cdn_pull_t *p)
         lc_cdn_send(p->c, p->link, &m);
 }
 
+static void keyframe_due(evutil_socket_t fd, short what, void *arg);
+
+/* A request is held: wake when the window ends (again, if the timer came
+ * a millisecond early). Without a timer (no memory) the 250 ms tick's
+ * keyframe_check sends it, late. */
+static void keyframe_arm(lc_cdn_pull_t *p, uint64_t now)
+{
+    int64_t wait = lc_kf_gate_wait_ms(&p->kf_gate, now);
+    if (wait < 0)
+        return;
+    if (!p->kf_timer)
+        p->kf_timer = evtimer_new(p->c->base, keyframe_due, p);
+    if (p->kf_timer && !evtimer_pending(p->kf_timer, NULL)) {
+        struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+        evtimer_add(p->kf_timer, &tv);
+    }
+}
+
 static void keyframe_due(evutil_socket_t fd, short what, void *arg)
 {
     lc_cdn_pull_t *p = arg;
+    uint64_t now = lc_cdn_now_ms();
     (void)fd;
     (void)what;
-    if (lc_kf_gate_due(&p->kf_gate, lc_cdn_now_ms()))
+    if (lc_kf_gate_due(&p->kf_gate, now))
         keyframe_send(p);
+    else
+        keyframe_arm(p, now);
 }
 
 /* Players of this node asked (their worker bumped the entry's count and
  * woke us, the ring's writer): ask the origin, through the gate. */
 static void keyframe_check(lc_cdn_pull_t *p, uint64_t now)
 {
-    if (!lc_keyframe_take(p->c->cycle->shm, p->id, &p->kf_seen) || !p->flowing)
-        return;
-    if (lc_kf_gate_ask(&p->kf_gate, now)) {
+    if (lc_keyframe_take(p->c->cycle->shm, p->id, &p->kf_seen) && p->flowing && lc_kf_gate_ask(&p->kf_gate, now))
         keyframe_send(p);
-        return;
-    }
-    int64_t wait = lc_kf_gate_wait_ms(&p->kf_gate, now);
-    if (!p->kf_timer)
-        p->kf_timer = evtimer_new(p->c->base, keyframe_due, p);
-    if (p->kf_timer && wait >= 0 && !evtimer_pending(p->kf_timer, NULL)) {
-        struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
-        evtimer_add(p->kf_timer, &tv);
-    }
+    else if (lc_kf_gate_due(&p->kf_gate, now))
+        keyframe_send(p);
+    keyframe_arm(p, now);
 }
 
 static void pull_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
