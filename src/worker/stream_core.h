@@ -42,7 +42,10 @@ typedef struct {
     void (*on_terminate)(void *ctx);
     /* Players somewhere asked for a keyframe since the last call (once per
      * wake however many asked); NULL when the protocol cannot ask (RTMP).
-     * The front-end forwards through an lc_kf_gate_t (common/shm/keyframe.h). */
+     * The front-end forwards through an lc_kf_gate_t (common/shm/keyframe.h):
+     * a WebRTC publisher as PLI; a derived stream (a transcoder, the player
+     * of one ring and the publisher of another) with lc_core_request_keyframe
+     * on its source, so a request crosses it like any other hop. */
     void (*on_keyframe_request)(void *ctx);
 } lc_pub_ops_t;
 
