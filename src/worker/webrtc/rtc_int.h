@@ -110,7 +110,6 @@ struct lc_rtc_session {
     uint8_t fir_seq;
     /* play */
     lc_play_t *play;
-    uint64_t last_kf_request_ms;
     uint8_t sps[LC_RTP_H264_PS_MAX], pps[LC_RTP_H264_PS_MAX];
     size_t sps_len, pps_len;
     /* data channels */

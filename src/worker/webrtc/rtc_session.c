@@ -264,12 +264,12 @@ static void on_rtcp(lc_rtc_session_t *s, uint8_t *buf, size_t len)
                 lc_rtc_play_nack(s, fb.media_ssrc, seqs, n > 256 ? 256 : (size_t)n);
         } else if (s->role == LC_RTC_PLAY && h.pt == LC_RTCP_PSFB &&
                    (h.count == LC_RTCP_FMT_PLI || h.count == LC_RTCP_FMT_FIR)) {
-            uint64_t now = lc_rtc_now_ms();
-            /* a player's decoder asks; the publisher is asked at most every 300 ms per player */
-            if (s->play && now - s->last_kf_request_ms >= 300) {
-                s->last_kf_request_ms = now;
+            /* a player's decoder asks; every one counts (the stream's
+             * writer takes any number as one, and its gate holds a request
+             * made inside its 500 ms window for the window's end rather
+             * than dropping it: the last ask is the one that matters) */
+            if (s->play)
                 lc_core_request_keyframe(s->play);
-            }
         } else if (h.pt == LC_RTCP_BYE) {
             lc_rtc_end(s, s->role == LC_RTC_PUBLISH ? "Stopped by publisher stop" : "stopped by the client");
             return;
