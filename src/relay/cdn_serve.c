@@ -6,8 +6,8 @@
  * side slots, then from the last keyframe on, so the puller's players start
  * at once. Each frame is one binary WebSocket message; the only message
  * the puller sends back is KEYFRAME, handed to the ring's writer
- * (common/shm/keyframe.h), so a request travels every hop. A puller that does
- * not keep up is never waited for: the relay stops reading while the
+ * (common/shm/keyframe.h), so a request travels every hop. A puller that
+ * does not keep up is never waited for: the relay stops reading while the
  * link's backlog is high, and the ring, if it laps the cursor, resumes it
  * at a keyframe.
  */

@@ -12,10 +12,10 @@
  * Towards the publisher: receiver reports and REMB each second, PLI (and
  * FIR if negotiated) when a frame was lost or a player anywhere asks for a
  * keyframe: at most one per 500 ms, a request inside that window held for
- * its end rather than dropped (common/shm/keyframe.h). Video packets after a gap wait (at most RTC_REORDER_WAIT_MS) in
- * a reorder buffer while the missing ones are NACKed; the retransmissions
- * (plain or RTX) fill the gap in order, and only a gap that stays open
- * costs a frame and a PLI.
+ * its end rather than dropped (common/shm/keyframe.h). Video packets after
+ * a gap wait (at most RTC_REORDER_WAIT_MS) in a reorder buffer while the
+ * missing ones are NACKed; the retransmissions (plain or RTX) fill the gap
+ * in order, and only a gap that stays open costs a frame and a PLI.
  */
 #include "worker/webrtc/rtc_int.h"
 
