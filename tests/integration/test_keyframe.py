@@ -7,10 +7,16 @@ encoder makes a keyframe only when asked (its first frame, then only after a
 PLI; libvpx's own keyframe placement is switched off), as browsers do, and
 players on the origin and on the edge that send PLIs (RTCRtpReceiver's
 _send_rtcp_pli) and note when a keyframe's first packet reaches them. The
-publisher's DTLS transport counts the PLIs and FIRs it is sent.
+publisher's DTLS transport counts the PLIs and FIRs it is sent (its offer
+says "ccm fir", as browsers' do). A second publisher, H.264 with IDRs only
+on request, is left unasked until the origin's small ring has lapped its
+only keyframe: an edge player (through the origin's serve) and an RTMP
+player joining then must still get a keyframe.
 
 Before keyframe requests crossed the CDN, the edge player's PLI went
-nowhere: its keyframe never came.
+nowhere (its keyframe never came), a request inside the 500 ms window was
+dropped, no FIR was sent, and a player or pull joining a ring without a
+keyframe waited for one nobody asked for.
 """
 import asyncio
 import fractions
@@ -196,7 +202,7 @@ def start_nodes(t):
     origin = t.server(workers=2, name="lc-kf-origin",
                       extra=conf % ("origin", o_port, "", base, base + 3))
     # a small ring on the origin, so a stream whose publisher was not asked
-    # for a while holds no keyframe there any more (lapped_origin_ring)
+    # for a while holds no keyframe there any more (lapped_edge, lapped_rtmp)
     with open(origin.conf) as f:
         text = f.read()
     assert 'ring_size = "4M"' in text
