@@ -453,6 +453,8 @@ class LossyProxy:
 
 
 def via_proxy(sdp, proxy_port):
+    # the proxy is the only way: the candidate of this machine's LAN address goes
+    sdp = re.sub(r"^a=candidate:\S+ \d+ (?:udp|UDP) \d+ (?!127\.0\.0\.1 )\S+ \d+ .*\r?\n", "", sdp, flags=re.M)
     return re.sub(r"(a=candidate:\S+ \d+ (?:udp|UDP) \d+ )127\.0\.0\.1 \d+", r"\g<1>127.0.0.1 %d" % proxy_port, sdp)
 
 
@@ -463,7 +465,7 @@ async def loss_recovered(s):
         state = {}
 
         def hook(sdp):
-            (ip, port), = set(candidates(sdp))
+            (ip, port), = {c for c in candidates(sdp) if c[0] == "127.0.0.1"}
             pt = int(re.search(r"^m=video \d+ \S+ (\d+)", sdp, re.M).group(1))
             state["proxy"] = LossyProxy((ip, port), 0.05, pt)
             return via_proxy(sdp, state["proxy"].port)
@@ -500,7 +502,7 @@ async def publisher_loss_recovered(s):
         state = {}
 
         def hook(sdp):
-            (ip, port), = set(candidates(sdp))
+            (ip, port), = {c for c in candidates(sdp) if c[0] == "127.0.0.1"}
             pt = int(re.search(r"^m=video \d+ \S+ (\d+)", sdp, re.M).group(1))
             state["proxy"] = LossyProxy((ip, port), 0.05, pt, seed=11, to_server=True)
             return via_proxy(sdp, state["proxy"].port)

@@ -38,7 +38,7 @@ Play on the edge (it pulls the stream from the origin through the CDN):
 WebRTC from a browser: publish on the origin, play on the edge:
   http://127.0.0.1:8081/publisher.html?ws=ws://127.0.0.1:8080/&name=cam
   http://127.0.0.1:8091/player.html?ws=ws://127.0.0.1:8090/&name=cam
-  (browsers skip loopback for ICE: to use them, listen on a LAN address and set webrtc.public_ip)
+  (browsers skip loopback for ICE: the media candidates also carry this machine's LAN address)
 Press Ctrl-C to stop both.
 EOT
 wait

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -188,7 +189,8 @@ void lc_net_first_ipv4(char *buf, size_t len)
     if (getifaddrs(&ifs) < 0)
         return;
     for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+        /* an interface that is down has an address nobody reaches */
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP))
             continue;
         const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
         if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127)

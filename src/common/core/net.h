@@ -21,7 +21,7 @@ int lc_net_addr_port(const lc_net_addr_t *a);
 /* Non-blocking TCP (SOCK_STREAM) or UDP (SOCK_DGRAM) socket bound to a, listening if TCP. -1 + errno. */
 int lc_net_listen(const lc_net_addr_t *a, int type, int backlog);
 int lc_net_set_nonblock(int fd);
-/* The first non-loopback IPv4 address of this machine into buf, or
+/* The first non-loopback IPv4 address of an interface that is up into buf, or
  * "127.0.0.1" when it has none. */
 void lc_net_first_ipv4(char *buf, size_t len);
 /* Does the literal address ip (no port) match "addr" or "addr/prefix"? 1 yes, 0 no, -1 bad rule. */

@@ -589,13 +589,22 @@ static void put_ssrc(sbuf_t *b, uint32_t ssrc, const lc_sdp_negotiate_server_t *
     put(b, "a=ssrc:%" PRIu32 " msid:%s %s-%s\r\n", ssrc, srv->msid_stream, srv->msid_stream, track);
 }
 
+static int cand_is_loopback(const cand_t *c)
+{
+    return c->v6 ? strcmp(c->ip, "::1") == 0 : strncmp(c->ip, "127.", 4) == 0;
+}
+
 /* RFC 8445 section 5.1.2.1 with type preference 126 (host), a distinct
- * local preference per address, component 1; one foundation per address. */
+ * local preference per address, component 1; one foundation per address.
+ * A loopback address ranks below every other: browsers do not gather on
+ * loopback, and reach it from another address only where the kernel
+ * happens to deliver it, so a pair with a real address is preferred. */
 static void put_candidates(sbuf_t *b, const cand_t *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         size_t f = i;
-        uint32_t prio = (126u << 24) | ((uint32_t)(65535 - i) << 8) | (256 - 1);
+        uint32_t local = (uint32_t)(65535 - i) - (cand_is_loopback(&c[i]) ? 32768u : 0u);
+        uint32_t prio = (126u << 24) | (local << 8) | (256 - 1);
         for (size_t j = 0; j < i; j++)
             if (strcmp(c[j].ip, c[i].ip) == 0) {
                 f = j;

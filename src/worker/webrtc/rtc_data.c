@@ -22,16 +22,14 @@
 
 #include "common/core/log.h"
 #include "common/media/flv.h"
+#include "common/webrtc/dcep.h"
 
 #define SCTP_PORT 5000          /* ours, as the answer says (a=sctp-port) */
 #define TIMER_MS 20
-#define PPID_DCEP 50
 #define PPID_STRING 51
 #define PPID_BINARY 53
 #define PPID_STRING_EMPTY 56
 #define PPID_BINARY_EMPTY 57
-#define DCEP_ACK 0x02
-#define DCEP_OPEN 0x03
 #define MAX_TEXT 65536
 
 static int started;
@@ -66,17 +64,29 @@ static void send_on(lc_rtc_session_t *s, int sid, uint32_t ppid, const void *dat
         lc_log_debug("[rtc:%llx] data channel send failed: %s", (unsigned long long)s->id, strerror(errno));
 }
 
+/* The client opens every channel; we answer its OPEN with an ACK. A
+ * message that is not a valid OPEN is logged and left unanswered (the
+ * channel never opens on the client's side): it ends nothing else. */
 static void on_dcep(lc_rtc_session_t *s, int sid, const uint8_t *d, size_t len)
 {
-    if (len < 12 || d[0] != DCEP_OPEN)
+    const char *err;
+    lc_dcep_open_t o;
+    int type = lc_dcep_type(d, len, &err);
+    if (type == LC_DCEP_ACK)
+        return; /* we open no channel that a client could acknowledge */
+    if (type < 0 || lc_dcep_parse_open(d, len, &o, &err) < 0) {
+        lc_log_warn("[rtc:%llx stream:%s] data channel on stream %d: %s", (unsigned long long)s->id, s->name, sid,
+                    err);
         return;
-    uint8_t ack = DCEP_ACK;
-    send_on(s, sid, PPID_DCEP, &ack, 1);
+    }
+    uint8_t ack[1];
+    send_on(s, sid, LC_DCEP_PPID, ack, lc_dcep_build_ack(ack, sizeof(ack)));
     if (s->channel < 0)
         s->channel = sid;
-    size_t llen = (size_t)d[8] << 8 | d[9];
-    lc_log_info("[rtc:%llx stream:%s] data channel \"%.*s\" open on stream %d", (unsigned long long)s->id, s->name,
-                (int)(llen <= len - 12 ? llen : 0), (const char *)d + 12, sid);
+    char label[64];
+    lc_dcep_printable(label, sizeof(label), o.label, o.label_len);
+    lc_log_info("[rtc:%llx stream:%s] data channel \"%s\" open on stream %d", (unsigned long long)s->id, s->name,
+                label, sid);
 }
 
 static int on_receive(struct socket *sock, union sctp_sockstore addr, void *data, size_t len,
@@ -87,7 +97,7 @@ static int on_receive(struct socket *sock, union sctp_sockstore addr, void *data
     (void)addr;
     if (data && !(flags & MSG_NOTIFICATION) && s) {
         uint32_t ppid = ntohl(rcv.rcv_ppid);
-        if (ppid == PPID_DCEP) {
+        if (ppid == LC_DCEP_PPID) {
             on_dcep(s, rcv.rcv_sid, data, len);
         } else if ((ppid == PPID_STRING || ppid == PPID_STRING_EMPTY) && s->role == LC_RTC_PUBLISH && s->pub &&
                    len <= MAX_TEXT) {
@@ -129,6 +139,13 @@ int lc_rtc_data_start(lc_rtc_session_t *s, int remote_port)
     usrsctp_setsockopt(s->sctp, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     int on = 1;
     usrsctp_setsockopt(s->sctp, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
+    /* usrsctp opens 10 outbound streams by default, and a DCEP ACK goes
+     * back on the stream of its OPEN: without more, a channel on stream 10
+     * or above would never be acknowledged. 256 each way (128 channels of
+     * a browser, which numbers its own with even ids) for ~100 bytes per
+     * stream per association; browsers allow up to 1024. */
+    struct sctp_initmsg im = { .sinit_num_ostreams = 256, .sinit_max_instreams = 256 };
+    usrsctp_setsockopt(s->sctp, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof(im));
     struct sctp_assoc_value av = { .assoc_id = SCTP_ALL_ASSOC, .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ };
     usrsctp_setsockopt(s->sctp, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &av, sizeof(av));
     struct sockaddr_conn local = { .sconn_family = AF_CONN, .sconn_port = htons(SCTP_PORT), .sconn_addr = s };

@@ -17,6 +17,7 @@
 #include "common/shm/shm.h"
 #include "common/webrtc/dtls.h"
 #include "common/webrtc/rtp.h"
+#include "common/webrtc/rtp_reorder.h"
 #include "common/webrtc/sdp.h"
 #include "common/webrtc/srtp.h"
 #include "worker/refbuf.h"
@@ -26,17 +27,6 @@
 #define RTC_MTU_PAYLOAD 1100     /* RTP payload per packet: 1200 minus headers and SRTP tag, with room */
 #define RTC_PACKET_MAX 1500
 #define RTC_HISTORY 512          /* packets per played video track kept for NACK */
-#define RTC_REORDER 512          /* packets a published video track may hold while a gap is NACKed */
-#define RTC_REORDER_WAIT_MS 200  /* then the gap is given up: the frame is lost, a PLI asks for a keyframe */
-
-/* A publisher's packet held back until the gap before it is filled. */
-typedef struct {
-    uint8_t *data;
-    uint16_t len;
-    uint16_t seq;
-    uint32_t ts;
-    uint8_t marker, used;
-} rtc_held_t;
 
 /* A player's packet, remembered for retransmission: the payload lives in
  * the shared per-frame buffer, so this costs a reference, not a copy. */
@@ -65,11 +55,7 @@ typedef struct {
     int64_t base_ext;
     int64_t base_us;               /* session time of the first packet */
     uint8_t *buf;                  /* depacketizer buffer */
-    rtc_held_t *held;              /* RTC_REORDER slots by seq, video with NACK only */
-    int have_next;
-    uint16_t next;                 /* the seq the depacketizer needs next */
-    uint64_t gap_since, last_nack; /* ms; 0 = no gap */
-    uint32_t nacks_sent, recovered;
+    lc_rtp_reorder_t *reorder;     /* video with NACK only: packets back in order (rtp_reorder.h) */
     lc_rtp_vp8_depack_t vp8;
     lc_rtp_h264_depack_t h264;
     /* play */

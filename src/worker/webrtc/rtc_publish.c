@@ -13,7 +13,7 @@
  * FIR if negotiated) when a frame was lost or a player anywhere asks for a
  * keyframe: at most one per 500 ms, a request inside that window held for
  * its end rather than dropped (common/shm/keyframe.h). Video packets after
- * a gap wait (at most RTC_REORDER_WAIT_MS) in a reorder buffer while the
+ * a gap wait (at most LC_RTP_REORDER_WAIT_MS) in a reorder buffer while the
  * missing ones are NACKed; the retransmissions (plain or RTX) fill the gap
  * in order, and only a gap that stays open costs a frame and a PLI.
  */
@@ -133,6 +133,10 @@ static void pub_keyframe(void *ctx)
 
 static const lc_pub_ops_t pub_ops = { pub_terminate, pub_keyframe };
 
+static void reorder_push(void *ctx, const uint8_t *payload, size_t len, uint16_t seq, uint32_t ts, int marker);
+static void reorder_nack(void *ctx, const uint16_t *seqs, size_t n);
+static const lc_rtp_reorder_ops_t reorder_ops = { reorder_push, reorder_nack };
+
 int lc_rtc_publish_begin(lc_rtc_session_t *s, char *err, size_t errlen)
 {
     int rc = lc_core_publish(s->w, s->name, s->who, &pub_ops, s, &s->pub);
@@ -157,7 +161,7 @@ int lc_rtc_publish_begin(lc_rtc_session_t *s, char *err, size_t errlen)
             lc_rtp_h264_depack_init(&v->h264, v->buf, cap, on_h264, s);
         /* with webrtc.nack off, a gap is a lost frame at once */
         if (s->w->cycle->conf->webrtc_nack)
-            v->held = calloc(RTC_REORDER, sizeof(*v->held));
+            v->reorder = lc_rtp_reorder_new(&reorder_ops, s);
     }
     return 0;
 }
@@ -169,15 +173,14 @@ void lc_rtc_publish_end(lc_rtc_session_t *s)
     s->pub = NULL;
     free(s->video.buf);
     s->video.buf = NULL;
-    if (s->video.held) {
-        for (int i = 0; i < RTC_REORDER; i++)
-            free(s->video.held[i].data);
-        free(s->video.held);
-        s->video.held = NULL;
+    if (s->video.reorder) {
+        lc_rtp_reorder_stats_t st = lc_rtp_reorder_stats(s->video.reorder);
+        if (st.nacked)
+            lc_log_info("[rtc:%llx stream:%s] publisher losses: %u packets NACKed, %u gaps filled by retransmission",
+                        (unsigned long long)s->id, s->name, st.nacked, st.recovered);
+        lc_rtp_reorder_free(s->video.reorder);
+        s->video.reorder = NULL;
     }
-    if (s->video.nacks_sent)
-        lc_log_info("[rtc:%llx stream:%s] publisher losses: %u packets NACKed, %u gaps filled by retransmission",
-                    (unsigned long long)s->id, s->name, s->video.nacks_sent, s->video.recovered);
 }
 
 /* Unwrap a 32-bit RTP timestamp into the track's 64-bit timeline. */
@@ -205,93 +208,30 @@ static void video_push(lc_rtc_session_t *s, rtc_track_t *t, const uint8_t *paylo
         send_pli(s);
 }
 
-static rtc_held_t *slot(rtc_track_t *t, uint16_t seq)
+/* The reorder buffer's ways out: packets in order, and NACKs of what is missing. */
+static void reorder_push(void *ctx, const uint8_t *payload, size_t len, uint16_t seq, uint32_t ts, int marker)
 {
-    return &t->held[seq % RTC_REORDER];
+    lc_rtc_session_t *s = ctx;
+    video_push(s, &s->video, payload, len, seq, ts, marker);
 }
 
-/* Push what waits right after next, in order. */
-static void drain(lc_rtc_session_t *s, rtc_track_t *t)
+static void reorder_nack(void *ctx, const uint16_t *seqs, size_t n)
 {
-    for (rtc_held_t *h; (h = slot(t, t->next))->used && h->seq == t->next; t->next++) {
-        h->used = 0;
-        video_push(s, t, h->data, h->len, h->seq, h->ts, h->marker);
-    }
-    int waiting = 0;
-    for (int i = 0; i < RTC_REORDER && !waiting; i++)
-        waiting = t->held[i].used;
-    if (!waiting)
-        t->gap_since = 0;
-}
-
-/* NACK every seq missing between next and the newest held packet. */
-static void send_nack(lc_rtc_session_t *s, rtc_track_t *t)
-{
-    uint16_t seqs[64];
-    size_t n = 0;
-    int newest = -1;
-    for (int i = 0; i < RTC_REORDER; i++) {
-        rtc_held_t *h = slot(t, (uint16_t)(t->next + i));
-        if (h->used && h->seq == (uint16_t)(t->next + i))
-            newest = i;
-    }
-    for (int i = 0; i < newest && n < 64; i++) {
-        rtc_held_t *h = slot(t, (uint16_t)(t->next + i));
-        if (!(h->used && h->seq == (uint16_t)(t->next + i)))
-            seqs[n++] = (uint16_t)(t->next + i);
-    }
+    lc_rtc_session_t *s = ctx;
     uint8_t pkt[RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER];
-    size_t len = n ? lc_rtcp_build_nack(pkt, RTC_PACKET_MAX, SERVER_SSRC, t->ssrc, seqs, n) : 0;
-    if (len) {
+    size_t len = lc_rtcp_build_nack(pkt, RTC_PACKET_MAX, SERVER_SSRC, s->video.ssrc, seqs, n);
+    if (len)
         lc_rtc_send_rtcp(s, pkt, len);
-        t->nacks_sent += (uint32_t)n;
-    }
-    t->last_nack = lc_rtc_now_ms();
 }
 
-/* A video packet in any order: in sequence it goes on, after a gap it
- * waits while the gap is NACKed, already passed it is dropped. */
+/* A video packet in any order: through the reorder buffer when NACK is on. */
 static void video_in(lc_rtc_session_t *s, rtc_track_t *t, const uint8_t *payload, size_t len, uint16_t seq,
                      uint32_t ts, int marker)
 {
-    if (!t->held) {
+    if (t->reorder)
+        lc_rtp_reorder_in(t->reorder, payload, len, seq, ts, marker, lc_rtc_now_ms());
+    else
         video_push(s, t, payload, len, seq, ts, marker);
-        return;
-    }
-    if (!t->have_next) {
-        t->have_next = 1;
-        t->next = seq;
-    }
-    int32_t d = lc_rtp_seq_diff(seq, t->next);
-    if (d < 0)
-        return; /* played out already: a late retransmission or a duplicate */
-    if (d >= RTC_REORDER) { /* a jump no NACK can bridge: start over from here */
-        for (int i = 0; i < RTC_REORDER; i++)
-            t->held[i].used = 0;
-        t->gap_since = 0;
-        t->next = seq;
-        d = 0;
-    }
-    if (d == 0) {
-        if (t->gap_since)
-            t->recovered++;
-        video_push(s, t, payload, len, seq, ts, marker);
-        t->next++;
-        drain(s, t);
-        return;
-    }
-    rtc_held_t *h = slot(t, seq);
-    if (h->used && h->seq == seq)
-        return; /* a duplicate of one already waiting */
-    uint8_t *data = realloc(h->data, len ? len : 1);
-    if (!data)
-        return;
-    memcpy(data, payload, len);
-    *h = (rtc_held_t){ data, (uint16_t)len, seq, ts, (uint8_t)marker, 1 };
-    if (!t->gap_since) {
-        t->gap_since = lc_rtc_now_ms();
-        send_nack(s, t);
-    }
 }
 
 void lc_rtc_publish_tick(lc_rtc_session_t *s)
@@ -300,24 +240,8 @@ void lc_rtc_publish_tick(lc_rtc_session_t *s)
     uint64_t now = lc_rtc_now_ms();
     if (t->ssrc && lc_kf_gate_due(&s->pli_gate, now))
         pli_out(s, now);
-    if (!t->held || !t->gap_since)
-        return;
-    if (now - t->gap_since >= RTC_REORDER_WAIT_MS) {
-        /* give the gap up: go on from the oldest packet that waits */
-        for (int i = 1; i < RTC_REORDER; i++) {
-            rtc_held_t *h = slot(t, (uint16_t)(t->next + i));
-            if (h->used && h->seq == (uint16_t)(t->next + i)) {
-                t->next = h->seq;
-                break;
-            }
-        }
-        t->gap_since = 0;
-        drain(s, t);
-        if (t->gap_since == 0 && slot(t, t->next)->used) /* more gaps behind: wait on them anew */
-            t->gap_since = now;
-    } else if (now - t->last_nack >= 60) {
-        send_nack(s, t);
-    }
+    if (t->reorder)
+        lc_rtp_reorder_tick(t->reorder, now);
 }
 
 void lc_rtc_publish_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len)
@@ -327,13 +251,13 @@ void lc_rtc_publish_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len)
     if (lc_srtp_unprotect_rtp(s->srtp, pkt, &len, &err) < 0 || lc_rtp_parse(pkt, len, &h, &err) < 0)
         return;
     rtc_track_t *v = &s->video;
-    if (v->on && v->rtx_pt >= 0 && h.pt == v->rtx_pt && v->held) {
-        /* RTX (RFC 4588): the original sequence number, then the original payload */
-        if (h.payload_len < 2)
-            return; /* padding-only probes */
-        uint16_t osn = (uint16_t)(h.payload[0] << 8 | h.payload[1]);
-        video_in(s, v, h.payload + 2, h.payload_len - 2, osn, h.timestamp, h.marker);
-        return;
+    if (v->on && v->rtx_pt >= 0 && h.pt == v->rtx_pt && v->reorder) {
+        uint16_t osn;
+        const uint8_t *inner;
+        size_t inner_len;
+        if (lc_rtp_reorder_rtx(h.payload, h.payload_len, &osn, &inner, &inner_len) == 0)
+            video_in(s, v, inner, inner_len, osn, h.timestamp, h.marker);
+        return; /* padding-only probes carry no OSN */
     }
     rtc_track_t *t = v->on && h.pt == v->pt ? v : s->audio.on && h.pt == s->audio.pt ? &s->audio : NULL;
     if (!t)
@@ -342,7 +266,8 @@ void lc_rtc_publish_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len)
         t->ssrc = h.ssrc;
         lc_rtp_stats_init(&t->stats);
         if (t == v) {
-            t->have_next = 0;
+            if (t->reorder)
+                lc_rtp_reorder_reset(t->reorder);
             send_pli(s); /* start the stream at a fresh keyframe */
         }
     }

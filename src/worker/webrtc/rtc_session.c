@@ -484,17 +484,18 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
     snprintf(s->fp_alg, sizeof(s->fp_alg), "%s", neg->fp_alg);
     snprintf(s->fp_hex, sizeof(s->fp_hex), "%s", neg->fp_hex);
 
-    char cand[96], fp[160];
-    const char *cands[1] = { cand };
-    const char *ip = lc_rtc_udp_candidate_ip();
-    snprintf(cand, sizeof(cand), strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, lc_rtc_udp_port());
+    char cand[LC_RTC_UDP_MAX_CANDIDATES][LC_RTC_UDP_CAND_LEN], fp[160];
+    const char *cands[LC_RTC_UDP_MAX_CANDIDATES];
+    size_t ncands = lc_rtc_udp_candidates(cand, LC_RTC_UDP_MAX_CANDIDATES);
+    for (size_t i = 0; i < ncands; i++)
+        cands[i] = cand[i];
     snprintf(fp, sizeof(fp), "sha-256 %s", lc_dtls_fingerprint());
     if (role == LC_RTC_PLAY) {
         s->video.ssrc = random_u32();
         s->audio.ssrc = random_u32();
     }
     lc_sdp_negotiate_server_t srv = {
-        .ice_ufrag = s->ufrag, .ice_pwd = s->pwd, .fingerprint = fp, .candidates = cands, .ncandidates = 1,
+        .ice_ufrag = s->ufrag, .ice_pwd = s->pwd, .fingerprint = fp, .candidates = cands, .ncandidates = ncands,
         .session_id = ((uint64_t)random_u32() << 16) | 1, .video_ssrc = s->video.ssrc, .audio_ssrc = s->audio.ssrc,
         .cname = "livecdn", .msid_stream = "livecdn", .sctp_port = 5000, .max_message_size = 65536,
     };

@@ -1,9 +1,9 @@
 /*
- * rtc_udp.h: a worker's UDP socket for WebRTC media. Each worker binds one
+ * rtc_udp.h: a worker's UDP sockets for WebRTC media. Each worker binds one
  * port of its own slice of webrtc.udp_ports (so the slice of the next
- * generation never collides with it during a reload) and puts that one
- * address in every answer it makes: a session's packets reach the worker
- * that did its signaling. Packets are demultiplexed to sessions first by
+ * generation never collides with it during a reload), on each of its
+ * candidate addresses, and puts those addresses in every answer it makes:
+ * a session's packets reach the worker that did its signaling. Packets are demultiplexed to sessions first by
  * the ICE username of a STUN binding request (the server ufrag), then by
  * the remote address that request came from (RFC 7983 demux inside).
  */
@@ -18,12 +18,18 @@
 
 typedef struct lc_rtc_session lc_rtc_session_t;
 
+#define LC_RTC_UDP_MAX_CANDIDATES 2
+#define LC_RTC_UDP_CAND_LEN 96
+
 /* 0, or -1 (logged). The candidate address is webrtc.public_ip, else the
- * signaling listen address, else the first non-loopback IPv4 address. */
+ * signaling listen address (for a wildcard one, the first non-loopback
+ * IPv4 address); a loopback listen address also gets the first
+ * non-loopback IPv4 address, so that a browser on this machine can connect
+ * to a server configured for loopback only. */
 int lc_rtc_udp_start(lc_worker_t *w);
 void lc_rtc_udp_stop(void);
-/* "ip port" for the answer's candidate line */
-const char *lc_rtc_udp_candidate_ip(void);
+/* The answer's candidates, "ip:port" / "[v6]:port", listen address first; their number. */
+size_t lc_rtc_udp_candidates(char out[][LC_RTC_UDP_CAND_LEN], size_t max);
 int lc_rtc_udp_port(void);
 
 void lc_rtc_udp_send(const struct sockaddr *to, socklen_t tolen, const uint8_t *buf, size_t len);
