@@ -268,6 +268,26 @@ def reload_refused_names_key(s):
         ln = refused_lines()[-1]
         assert ("%s:%d:" % (os.path.realpath(s.conf), len(lines))) in ln and "cdn.port" in ln, ln
 
+        # a listen address that cannot be bound: the line of that key too
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        try:
+            text = good.replace("127.0.0.1:%d" % s.sig_port, "127.0.0.1:%d" % busy.getsockname()[1])
+            assert text != good
+            with open(s.conf, "w") as f:
+                f.write(text)
+            sig_line = [i + 1 for i, ln in enumerate(text.split("\n")) if "signaling:" in ln][0]
+            n3 = len(refused_lines())
+            s.send_signal(signal.SIGHUP)
+            wait_for(lambda: len(refused_lines()) > n3, 10, "a refusal line for a busy address")
+            ln = refused_lines()[-1]
+            assert ("%s:%d:" % (os.path.realpath(s.conf), sig_line)) in ln and "signaling.listen" in ln, ln
+        finally:
+            busy.close()
+        with open(s.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
         # REST config/reload answers the same text
         st, _, body = request(s, "POST", "/rest-api/config/reload", b"{}", {"Content-Type": "application/json"})
         assert st == 500 and "reload refused" in json.loads(body)["error"] and "cdn.port" in body.decode()

@@ -463,6 +463,23 @@ char *lc_conf_peek_path(const char *file, const char *prefix, const char *key)
     return out;
 }
 
+void lc_conf_where(const lc_conf_t *conf, const char *key, char *out, size_t outlen)
+{
+    config_t c;
+    char *incdir = dir_of(conf->file);
+    config_init(&c);
+    config_set_include_dir(&c, incdir);
+    const config_setting_t *s = config_read_file(&c, conf->file) == CONFIG_TRUE ? config_lookup(&c, key) : NULL;
+    const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : conf->file;
+    /* printed before config_destroy: the setting owns the file name */
+    if (s)
+        snprintf(out, outlen, "%s:%d", file, (int)config_setting_source_line(s));
+    else
+        snprintf(out, outlen, "%s", conf->file);
+    config_destroy(&c);
+    free(incdir);
+}
+
 void lc_conf_free(lc_conf_t *conf)
 {
     if (!conf)

@@ -50,6 +50,11 @@ lc_conf_t *lc_conf_parse_string(const char *text, size_t len, const char *name, 
  * malloc'd, NULL if unknown or out of memory. */
 char *lc_conf_peek_path(const char *file, const char *prefix, const char *key);
 
+/* "FILE:LINE" of key in the file conf was loaded from (read again), or
+ * "FILE" when the key is not set there (its default is in use). For errors
+ * found after loading, such as a listen address that cannot be bound. */
+void lc_conf_where(const lc_conf_t *conf, const char *key, char *out, size_t outlen);
+
 /* rel resolved against conf->prefix unless absolute; malloc'd, caller frees. */
 char *lc_conf_path(const lc_conf_t *conf, const char *rel);
 
