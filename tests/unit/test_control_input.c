@@ -124,6 +124,9 @@ static void test_rest_body(void **state)
     free(deep);
     /* NUL inside the length: refused even if what precedes it is JSON */
     assert_int_equal(lc_rest_body_name("{\"name\":\"a\"}\0x", 14, name, sizeof(name), err, sizeof(err)), -1);
+    /* found by fuzz_json_guard: a NUL right after a backslash was skipped as the escaped byte */
+    assert_int_equal(lc_rest_body_name("{\"name\":\"a\\\0\"}", 14, name, sizeof(name), err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "NUL"));
 }
 
 int main(void)
