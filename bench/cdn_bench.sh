@@ -184,7 +184,7 @@ node_ready() {
     local id=$1
     for _ in $(seq 150); do
         if ss -ltnH "sport = :${N_RTMP[$id]}" | grep -q . &&
-            curl -sf -m 1 -X POST -d '{}' "http://127.0.0.1:${N_HTTP[$id]}/rest-api/cdn/show_nodes" >/dev/null; then
+            curl -sf -m 1 -X POST -H 'Content-Type: application/json' -d '{}' "http://127.0.0.1:${N_HTTP[$id]}/rest-api/cdn/show_nodes" >/dev/null; then
             return 0
         fi
         kill -0 "${N_PID[$id]}" 2>/dev/null || break
@@ -195,7 +195,7 @@ node_ready() {
     return 1
 }
 
-rest() { curl -sf -m 2 -X POST -d '{}' "http://127.0.0.1:${N_HTTP[$1]}/rest-api/$2"; }
+rest() { curl -sf -m 2 -X POST -H 'Content-Type: application/json' -d '{}' "http://127.0.0.1:${N_HTTP[$1]}/rest-api/$2"; }
 
 msgs_out() {
     curl -sf -m 2 "http://127.0.0.1:${N_HTTP[$1]}/metrics" |
@@ -214,7 +214,8 @@ if mode == "state":
     addr, want, args = args[0], args[1], args[2:]
 ports = dict(a.split("=") for a in args)  # "addr=http_port"
 def nodes(port):
-    req = urllib.request.Request("http://127.0.0.1:%s/rest-api/cdn/show_nodes" % port, data=b"{}", method="POST")
+    req = urllib.request.Request("http://127.0.0.1:%s/rest-api/cdn/show_nodes" % port, data=b"{}", method="POST",
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=1) as r:
         return {n["ip"]: n["state"] for n in json.loads(r.read()) if not n.get("self")}
 def holds():

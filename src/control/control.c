@@ -1,8 +1,8 @@
 /*
  * control.c: the control process's loop: one evhttp server on http.listen
  * for the REST API (rest.c), Prometheus metrics (metrics.c) and the web
- * pages (static.c). Access rules live here: http.allow guards /rest-api/
- * and /metrics, http.token guards /rest-api/; pages are public.
+ * pages (static.c). Who may call what is decided by access.c before any
+ * route runs.
  */
 #include "control/control.h"
 
@@ -44,31 +44,6 @@ const char *lc_control_state_name(int state)
     return "free";
 }
 
-static int peer_allowed(lc_control_t *ctl, struct evhttp_request *req)
-{
-    const lc_conf_list_t *allow = &ctl->cycle->conf->http_allow;
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    const struct sockaddr *sa = evhttp_connection_get_addr(conn);
-
-    if (allow->n == 0)
-        return 1;
-    if (!sa)
-        return 0;
-    for (size_t i = 0; i < allow->n; i++)
-        if (lc_net_cidr_match(allow->v[i], sa) == 1)
-            return 1;
-    return 0;
-}
-
-static int token_ok(lc_control_t *ctl, struct evhttp_request *req)
-{
-    const char *token = ctl->cycle->conf->http_token;
-    if (!token[0])
-        return 1;
-    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    return auth && strncmp(auth, "Bearer ", 7) == 0 && strcmp(auth + 7, token) == 0;
-}
-
 static void on_request(struct evhttp_request *req, void *arg)
 {
     lc_control_t *ctl = arg;
@@ -85,16 +60,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     int rest = strncmp(path, "/rest-api/", 10) == 0, metrics = strcmp(path, "/metrics") == 0;
-    if ((rest || metrics) && !peer_allowed(ctl, req)) {
-        lc_log_warn("%s %s from %s refused: not in http.allow", rest ? "REST" : "metrics", path, peer);
-        lc_rest_error(req, 403, "Forbidden", "address not allowed (http.allow)");
+    if (lc_access_check(ctl, req, path, peer) < 0)
         return;
-    }
-    if (rest && !token_ok(ctl, req)) {
-        lc_log_warn("REST %s from %s refused: bad or missing bearer token", path, peer);
-        lc_rest_error(req, 401, "Unauthorized", "missing or wrong bearer token (http.token)");
-        return;
-    }
     if (rest)
         lc_rest_handle(ctl, req, path + 10);
     else if (metrics)

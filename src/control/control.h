@@ -24,6 +24,8 @@ typedef struct {
     struct event *quit_tick;
 } lc_control_t;
 
+/* access.c: 0 if req may reach its route, else -1 with the refusal sent and logged */
+int lc_access_check(lc_control_t *ctl, struct evhttp_request *req, const char *path, const char *peer);
 /* rest.c */
 void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *path);
 void lc_rest_error(struct evhttp_request *req, int code, const char *reason, const char *msg);

@@ -38,6 +38,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "common/core/version.h" /* header only: one version for both binaries */
+#include "common/json/json_guard.h"  /* yajl_tree_free() recurses once per level */
 
 #define LC_CTL_VERSION       LC_VERSION
 #define LC_CTL_DEFAULT_ADDR  "127.0.0.1:8081"
@@ -45,8 +46,6 @@
 #define LC_CTL_TIMEOUT_MS    15000
 #define LC_CTL_MAX_ANSWER    (16u * 1024 * 1024) /* head + body, bytes */
 #define LC_CTL_MAX_HEAD      (64u * 1024)
-/* yajl_tree_free() recurses once per level: refuse deeper answers up front. */
-#define LC_CTL_MAX_DEPTH     64
 #define LC_CTL_MAX_COLS      12
 
 /* Return codes of every fallible function here; main() maps them to exit codes. */
@@ -600,29 +599,6 @@ done:
 
 /* ---- JSON --------------------------------------------------------------- */
 
-/* Nesting depth of a JSON text, strings skipped; cheap guard before parsing. */
-static int ctl_json_depth_ok(const char *s, size_t len)
-{
-    int depth = 0, in_str = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > LC_CTL_MAX_DEPTH)
-                return 0;
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return 1;
-}
-
 static yajl_val ctl_json_get(yajl_val obj, const char *key)
 {
     if (!YAJL_IS_OBJECT(obj))
@@ -652,8 +628,8 @@ static int ctl_answer_json(const lc_ctl_answer_t *a, yajl_val *tree, char **err)
         why = "empty body";
     } else if (memchr(a->body, '\0', a->body_len)) {
         why = "NUL byte in the body";
-    } else if (!ctl_json_depth_ok(a->body, a->body_len)) {
-        why = "JSON nested too deep";
+    } else if ((why = lc_json_guard(a->body, a->body_len)) != NULL) {
+        /* the same guard as every parse in the tree: see json_guard.h */
     } else {
         *tree = yajl_tree_parse(a->body, ebuf, sizeof(ebuf));
         if (!*tree) {

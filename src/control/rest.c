@@ -17,6 +17,7 @@
 #include "common/media/flv.h"
 
 #include "common/core/log.h"
+#include "common/json/rest_body.h"
 #include "common/shm/cdn_table.h"
 #include "common/shm/stream_table.h"
 #include "control/control.h"
@@ -226,25 +227,19 @@ static int body_name(struct evhttp_request *req, char *out, size_t len)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(in);
-    char *text = malloc(n + 1), err[128];
+    char err[256];
+    /* contiguous in place: the body is capped at MAX_BODY by evhttp */
+    const char *text = n ? (const char *)evbuffer_pullup(in, -1) : "";
     if (!text) {
         lc_rest_error(req, 500, "Internal Server Error", "out of memory");
         return -1;
     }
-    evbuffer_copyout(in, text, n);
-    text[n] = '\0';
-    yajl_val tree = yajl_tree_parse(text, err, sizeof(err));
-    free(text);
-    static const char *path[] = { "name", NULL };
-    yajl_val v = tree ? yajl_tree_get(tree, path, yajl_t_string) : NULL;
-    const char *name = v ? YAJL_GET_STRING(v) : NULL;
-    int ok = name && name[0] && strlen(name) < len;
-    if (ok)
-        snprintf(out, len, "%s", name);
-    yajl_tree_free(tree);
-    if (!ok)
-        lc_rest_error(req, 400, "Bad Request", tree ? "body must be {\"name\": \"STREAM\"}" : "body is not JSON");
-    return ok ? 0 : -1;
+    if (lc_rest_body_name(text, n, out, len, err, sizeof(err)) < 0) {
+        lc_log_info("REST %s: bad body: %s", evhttp_request_get_uri(req), err);
+        lc_rest_error(req, 400, "Bad Request", err);
+        return -1;
+    }
+    return 0;
 }
 
 static void stream_find_all(lc_control_t *ctl, struct evhttp_request *req)

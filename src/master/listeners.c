@@ -50,13 +50,18 @@ int lc_listeners_open(lc_cycle_t *cycle, const lc_cycle_t *old, char *err, size_
         }
         lc_net_addr_t a;
         const char *why;
+        char where[4200];
         if (lc_net_parse_addr(addr, &a, &why) < 0) {
-            snprintf(err, errlen, "%s \"%s\": %s", names[k], addr, why);
+            lc_conf_where(cycle->conf, names[k], where, sizeof(where));
+            snprintf(err, errlen, "%s: %s \"%s\": %s", where, names[k], addr, why);
             goto failed;
         }
         l->fd = lc_net_listen(&a, SOCK_STREAM, 1024);
         if (l->fd < 0) {
-            snprintf(err, errlen, "cannot listen on %s \"%s\": %s", names[k], addr, strerror(errno));
+            int e = errno;
+            /* the key's file and line, as for a bad value: what the operator edits */
+            lc_conf_where(cycle->conf, names[k], where, sizeof(where));
+            snprintf(err, errlen, "%s: cannot listen on %s \"%s\": %s", where, names[k], addr, strerror(e));
             goto failed;
         }
         lc_log_info("listening on %s (%s)", addr, names[k]);

@@ -29,7 +29,8 @@ void lc_reload(lc_master_t *m)
     lc_log_info("reloading configuration from %s", m->conf_file);
     lc_conf_t *conf = lc_conf_load(m->conf_file, m->prefix, err, sizeof(err));
     if (!conf) {
-        lc_log_error("reload refused, keeping the running configuration: %s", err);
+        /* err is "FILE:LINE: reason naming the key": the line an operator greps for */
+        lc_log_error("reload refused: %s (the running configuration is kept)", err);
         publish_result(m, 0, err);
         return;
     }
@@ -39,7 +40,7 @@ void lc_reload(lc_master_t *m)
     next.conf = conf;
     next.generation = old.generation + 1;
     if (lc_listeners_open(&next, &old, err, sizeof(err)) < 0) {
-        lc_log_error("reload refused, keeping the running configuration: %s", err);
+        lc_log_error("reload refused: %s (the running configuration is kept)", err);
         publish_result(m, 0, err);
         lc_conf_free(conf);
         return;
@@ -67,7 +68,7 @@ void lc_reload(lc_master_t *m)
         lc_conf_free(conf);
         m->cycle = old;
         atomic_store(&m->cycle.shm->generation, old.generation);
-        lc_log_error("reload refused: %s", err);
+        lc_log_error("reload refused: %s (the running configuration is kept)", err);
         publish_result(m, 0, err);
         return;
     }

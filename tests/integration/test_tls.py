@@ -60,7 +60,7 @@ def wss_signaling(s):
 
 def https_rest_and_pages(s):
     req = urllib.request.Request("https://127.0.0.1:%d/rest-api/worker/show" % s.https_port, data=b"{}",
-                                 method="POST")
+                                 method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, context=NOVERIFY, timeout=10) as r:
         body = json.loads(r.read())
     assert any(p["role"] == "worker" for p in body["processes"]), body

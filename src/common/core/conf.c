@@ -314,62 +314,170 @@ static char *dir_of(const char *path)
     return d;
 }
 
-lc_conf_t *lc_conf_load(const char *file, const char *prefix, char *err, size_t errlen)
+/* The first of two settings the file has, to blame a check of both on. */
+static const config_setting_t *either(config_t *c, const char *a, const char *b)
 {
-    config_t c;
-    lc_conf_t *conf = calloc(1, sizeof(*conf));
-    char *incdir = NULL;
+    const config_setting_t *s = config_lookup(c, a);
+    return s ? s : config_lookup(c, b);
+}
 
-    if (!conf) {
+/* A conf holding every default, named file (already resolved). */
+static lc_conf_t *conf_new(char *file, const char *prefix, char *err, size_t errlen)
+{
+    lc_conf_t *conf = calloc(1, sizeof(*conf));
+    if (!conf || !file || !(conf->prefix = strdup(prefix))) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    conf->file = realpath(file, NULL);
-    conf->prefix = strdup(prefix);
-    if (!conf->file) {
-        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        free(file);
         lc_conf_free(conf);
         return NULL;
     }
+    conf->file = file;
     if (apply_defaults(conf, err, errlen) < 0) {
         lc_conf_free(conf);
         return NULL;
     }
-    config_init(&c);
-    incdir = dir_of(conf->file);
-    config_set_include_dir(&c, incdir);
-    if (config_read_file(&c, conf->file) != CONFIG_TRUE) {
-        snprintf(err, errlen, "%s:%d: %s", config_error_file(&c) ? config_error_file(&c) : conf->file,
-                 config_error_line(&c), config_error_text(&c));
-        goto failed;
-    }
-    if (walk(conf, config_root_setting(&c), "", conf->file, err, errlen) < 0)
-        goto failed;
+    return conf;
+}
+
+/*
+ * Everything after libconfig's parse: unknown keys, types and ranges, then
+ * the checks that involve several keys. with_files: also load the TLS
+ * certificate files (the only check here that touches the file system).
+ */
+static int conf_check(lc_conf_t *conf, config_t *c, int with_files, char *err, size_t errlen)
+{
+    if (walk(conf, config_root_setting(c), "", conf->file, err, errlen) < 0)
+        return -1;
     if (conf->webrtc_udp_ports.hi - conf->webrtc_udp_ports.lo + 1 < 2 * conf->worker_processes) {
-        snprintf(err, errlen, "%s: \"webrtc.udp_ports\" must hold at least 2 ports per worker "
-                 "(old and new workers use separate ports during a reload)", conf->file);
-        goto failed;
-    }
-    if (lc_tls_wanted(conf)) { /* certificate files are checked now, not at the first handshake */
-        SSL_CTX *ctx = lc_tls_server_ctx(conf, err, errlen);
-        if (!ctx)
-            goto failed;
-        SSL_CTX_free(ctx);
+        errf(err, errlen, either(c, "webrtc.udp_ports", "worker_processes"), conf->file,
+             "\"webrtc.udp_ports\" must hold at least 2 ports per worker "
+             "(old and new workers use separate ports during a reload)");
+        return -1;
     }
     if (conf->media_ring_size * 2 > conf->media_shm_size) {
-        snprintf(err, errlen, "%s: \"media.shm_size\" must hold at least two rings of \"media.ring_size\"",
-                 conf->file);
-        goto failed;
+        errf(err, errlen, either(c, "media.shm_size", "media.ring_size"), conf->file,
+             "\"media.shm_size\" must hold at least two rings of \"media.ring_size\"");
+        return -1;
     }
-    config_destroy(&c);
-    free(incdir);
-    return conf;
+    if (with_files && lc_tls_wanted(conf)) { /* certificate files are checked now, not at the first handshake */
+        SSL_CTX *ctx = lc_tls_server_ctx(conf, err, errlen);
+        if (!ctx)
+            return -1;
+        SSL_CTX_free(ctx);
+    }
+    return 0;
+}
 
-failed:
+static void syntax_error(config_t *c, const char *file, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s:%d: %s", config_error_file(c) ? config_error_file(c) : file,
+             config_error_line(c), config_error_text(c));
+}
+
+lc_conf_t *lc_conf_load(const char *file, const char *prefix, char *err, size_t errlen)
+{
+    config_t c;
+    char *path = realpath(file, NULL);
+
+    if (!path) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return NULL;
+    }
+    lc_conf_t *conf = conf_new(path, prefix, err, errlen);
+    if (!conf)
+        return NULL;
+    config_init(&c);
+    char *incdir = dir_of(conf->file);
+    config_set_include_dir(&c, incdir);
+    int ok = config_read_file(&c, conf->file) == CONFIG_TRUE;
+    if (!ok)
+        syntax_error(&c, conf->file, err, errlen);
+    ok = ok && conf_check(conf, &c, 1, err, errlen) == 0;
     config_destroy(&c);
     free(incdir);
-    lc_conf_free(conf);
-    return NULL;
+    if (!ok) {
+        lc_conf_free(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+lc_conf_t *lc_conf_parse_string(const char *text, size_t len, const char *name, const char *prefix, char *err,
+                                size_t errlen)
+{
+    config_t c;
+    /* libconfig would open the named file: this entry point reads nothing */
+    if (memmem(text, len, "@include", 8) || memchr(text, '\0', len)) {
+        snprintf(err, errlen, "%s: %s", name,
+                 memchr(text, '\0', len) ? "NUL byte in the configuration" : "@include is not allowed here");
+        return NULL;
+    }
+    char *copy = strndup(text, len);
+    lc_conf_t *conf = copy ? conf_new(strdup(name), prefix, err, errlen) : NULL;
+    if (!conf) {
+        if (!copy)
+            snprintf(err, errlen, "out of memory");
+        free(copy);
+        return NULL;
+    }
+    config_init(&c);
+    int ok = config_read_string(&c, copy) == CONFIG_TRUE;
+    if (!ok)
+        syntax_error(&c, conf->file, err, errlen);
+    ok = ok && conf_check(conf, &c, 0, err, errlen) == 0;
+    config_destroy(&c);
+    free(copy);
+    if (!ok) {
+        lc_conf_free(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+char *lc_conf_peek_path(const char *file, const char *prefix, const char *key)
+{
+    const key_t_ *k = key_find(key);
+    const char *v = NULL;
+    config_t c, d;
+    char text[512];
+
+    if (!k || (k->type != T_STR && k->type != T_ADDR))
+        return NULL;
+    config_init(&c);
+    config_init(&d);
+    char *incdir = dir_of(file);
+    config_set_include_dir(&c, incdir);
+    if (config_read_file(&c, file) == CONFIG_TRUE)
+        config_lookup_string(&c, key, &v);
+    snprintf(text, sizeof(text), "k = %s;", k->def);
+    if (!v && config_read_string(&d, text) == CONFIG_TRUE)
+        config_lookup_string(&d, "k", &v);
+    char *out = NULL;
+    if (v && (v[0] == '/' || !prefix[0]))
+        out = strdup(v);
+    else if (v && asprintf(&out, "%s/%s", prefix, v) < 0)
+        out = NULL;
+    config_destroy(&c);
+    config_destroy(&d);
+    free(incdir);
+    return out;
+}
+
+void lc_conf_where(const lc_conf_t *conf, const char *key, char *out, size_t outlen)
+{
+    config_t c;
+    char *incdir = dir_of(conf->file);
+    config_init(&c);
+    config_set_include_dir(&c, incdir);
+    const config_setting_t *s = config_read_file(&c, conf->file) == CONFIG_TRUE ? config_lookup(&c, key) : NULL;
+    const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : conf->file;
+    /* printed before config_destroy: the setting owns the file name */
+    if (s)
+        snprintf(out, outlen, "%s:%d", file, (int)config_setting_source_line(s));
+    else
+        snprintf(out, outlen, "%s", conf->file);
+    config_destroy(&c);
+    free(incdir);
 }
 
 void lc_conf_free(lc_conf_t *conf)

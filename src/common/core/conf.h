@@ -39,6 +39,21 @@ typedef struct lc_conf {
 /* Load and validate. NULL on error with the reason ("FILE:LINE: ...") in err. */
 lc_conf_t *lc_conf_load(const char *file, const char *prefix, char *err, size_t errlen);
 void lc_conf_free(lc_conf_t *conf);
+/* The same from text in memory, named name in errors ("NAME:LINE: ..."):
+ * reads no file at all (text with @include is refused, certificates are
+ * not loaded), so the fuzz build can feed it anything. */
+lc_conf_t *lc_conf_parse_string(const char *text, size_t len, const char *name, const char *prefix, char *err,
+                                size_t errlen);
+/* The string key (e.g. "pid") as the file sets it, read leniently (other
+ * errors in the file ignored), else its default; resolved against prefix.
+ * For `livecdn -s` to find a running master when the new file is bad.
+ * malloc'd, NULL if unknown or out of memory. */
+char *lc_conf_peek_path(const char *file, const char *prefix, const char *key);
+
+/* "FILE:LINE" of key in the file conf was loaded from (read again), or
+ * "FILE" when the key is not set there (its default is in use). For errors
+ * found after loading, such as a listen address that cannot be bound. */
+void lc_conf_where(const lc_conf_t *conf, const char *key, char *out, size_t outlen);
 
 /* rel resolved against conf->prefix unless absolute; malloc'd, caller frees. */
 char *lc_conf_path(const lc_conf_t *conf, const char *rel);

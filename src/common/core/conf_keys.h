@@ -86,9 +86,10 @@
     X(http_root, "http.root", STR, "\"html\"", 1, 4095, 1, \
       "directory of the static pages, relative to the prefix") \
     X(http_allow, "http.allow", LIST, "[\"127.0.0.1\", \"::1\"]", 0, 63, 1, \
-      "addresses or CIDRs allowed to call the REST API; [] = any") \
+      "addresses or CIDRs allowed to call the REST API and /metrics; [] = any") \
     X(http_token, "http.token", STR, "\"\"", 0, 255, 1, \
-      "if set, REST calls need \"Authorization: Bearer <token>\"") \
+      "if set, REST calls and /metrics need \"Authorization: Bearer <token>\"; " \
+      "if not, their Host must be an IP address, localhost or this machine's name") \
     X(cdn_enabled, "cdn.enabled", BOOL, "false", 0, 1, 1, \
       "join a CDN") \
     X(cdn_mode, "cdn.mode", ENUM, "\"dynamic\"", 0, 0, 1, \

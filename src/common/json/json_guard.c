@@ -18,6 +18,9 @@ const char *lc_json_guard(const char *s, size_t len)
             if (ch == '"') {
                 in_string = 0;
             } else if (ch == '\\' && i + 1 < len) {
+                /* the escaped byte is skipped below: check it here */
+                if (s[i + 1] == '\0')
+                    return "Bad JSON: NUL byte in message";
                 if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
                     return "Bad JSON: \\u0000 in a string";
                 i++;
