@@ -425,7 +425,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_TIMEOUT)
-        die(l, l->state == L_OPEN ? "write timed out" : l->state == L_HELLO ? "hello timed out" : "handshake timed out");
+        die(l, l->state == L_OPEN    ? "write timed out"
+               : l->state == L_HELLO ? "hello timed out"
+                                     : "handshake timed out");
     else if (what & BEV_EVENT_ERROR)
         die(l, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     else

@@ -750,6 +750,11 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     }
     if (changed)
         publish_view(c);
+    if (c->log_dropped && take_token(&c->log_tokens, &c->log_at, LOG_RATE, LOG_BURST, now)) {
+        lc_log_info("cdn: %u more lines about gossiped nodes were not logged (at most %.0f a second)",
+                    c->log_dropped, LOG_RATE);
+        c->log_dropped = 0;
+    }
     lc_cdn_pull_check(c);
     lc_cdn_serve_pump(c);
 }

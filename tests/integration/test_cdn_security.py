@@ -445,7 +445,8 @@ def main():
         t.case("a node that cannot prove cdn.secret is refused with a log line and gets no state",
                without_secret_refused, t)
         t.case("another origin's claim never takes a route from the origin that has the stream", route_stays, t)
-        t.case("cdn.allow on the origin: a refused node gossiped by an edge is never dialled", allow_holds_for_gossip, t)
+        t.case("cdn.allow on the origin: a refused node gossiped by an edge is never dialled",
+               allow_holds_for_gossip, t)
         t.case("one state naming 4000 closed ports: dials and log lines bounded, none listed",
                gossip_flood_bounded, t)
 

@@ -56,7 +56,8 @@ static void test_proof_binds_every_field(void **state)
     assert_int_equal(lc_cdn_proof_check("sesame", LC_CDN_SIDE_SERVER, nc, ns, "10.0.0.2:8084", LC_CDN_ROLE_EDGE, p), 0);
     assert_int_equal(lc_cdn_proof_check("sesame", LC_CDN_SIDE_CLIENT, ns, nc, "10.0.0.2:8084", LC_CDN_ROLE_EDGE, p), 0);
     assert_int_equal(lc_cdn_proof_check("sesame", LC_CDN_SIDE_CLIENT, nc, ns, "10.0.0.3:8084", LC_CDN_ROLE_EDGE, p), 0);
-    assert_int_equal(lc_cdn_proof_check("sesame", LC_CDN_SIDE_CLIENT, nc, ns, "10.0.0.2:8084", LC_CDN_ROLE_ORIGIN, p), 0);
+    assert_int_equal(lc_cdn_proof_check("sesame", LC_CDN_SIDE_CLIENT, nc, ns, "10.0.0.2:8084", LC_CDN_ROLE_ORIGIN, p),
+                     0);
     for (int bit = 0; bit < 256; bit += 37) {
         memcpy(bad, p, 32);
         bad[bit / 8] ^= (uint8_t)(1 << (bit % 8));

@@ -110,7 +110,8 @@ static void test_fresh_choice(void **state)
 static void test_cap(void **state)
 {
     (void)state;
-    lc_cdn_claim_t c[] = { { "c", "1.1.1.1:1", 0, 0, 0 }, { "a", "1.1.1.1:1", 0, 0, 0 }, { "b", "1.1.1.1:1", 0, 0, 0 } };
+    lc_cdn_claim_t c[] = { { "c", "1.1.1.1:1", 0, 0, 0 }, { "a", "1.1.1.1:1", 0, 0, 0 },
+                           { "b", "1.1.1.1:1", 0, 0, 0 } };
     lc_cdn_route_t out[2];
     assert_int_equal(lc_cdn_routes_pick(NULL, 0, c, 3, out, 2), 2);
     assert_string_equal(out[0].name, "a");
