@@ -428,8 +428,15 @@ static void learn_nodes(lc_cdn_t *c, const lc_peer_t *from, const lc_cdn_msg_t *
                    why ? ")" : "", over, GOSSIP_PER_STATE, GOSSIP_MAX);
 }
 
-static void on_state(lc_cdn_t *c, lc_peer_t *p, lc_cdn_msg_t *m)
+static void on_state(lc_cdn_t *c, lc_peer_t *p, lc_cdn_link_t *l, lc_cdn_msg_t *m)
 {
+    /* the role is what its hello said (and proved): a state may not change it */
+    if (m->role != lc_cdn_link_role(l)) {
+        lc_log_warn("cdn: node %s sent a state as %s after a hello as %s: closed", p->addr,
+                    lc_cdn_role_name(m->role), lc_cdn_role_name(lc_cdn_link_role(l)));
+        lc_cdn_link_fail(l, "the state names another role than the hello");
+        return;
+    }
     p->role = m->role;
     p->serial = m->serial;
     p->have_state = 1;
@@ -450,7 +457,7 @@ static void peer_message(lc_cdn_t *c, lc_peer_t *p, lc_cdn_link_t *l, lc_cdn_msg
     heard(p);
     switch (m->type) {
     case LC_CDN_STATE:
-        on_state(c, p, m);
+        on_state(c, p, l, m);
         break;
     case LC_CDN_KEEPALIVE:
         if (!p->have_state || m->serial != p->serial) {
@@ -488,13 +495,24 @@ static int parse(lc_cdn_t *c, lc_cdn_link_t *l, const char *text, size_t len, lc
     return -1;
 }
 
+static void peer_closed(lc_cdn_link_t *l, void *ctx, const char *why);
+
+/* This node closed a peer's link (lc_cdn_link_fail gives no callback):
+ * the peer lets go of it as if it had closed by itself. */
+static void peer_let_go(lc_cdn_link_t *l, lc_peer_t *p)
+{
+    if (!lc_cdn_link_is_open(l) && (p->out == l || p->in == l))
+        peer_closed(l, p, "closed by this node");
+}
+
 static void peer_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
 {
     lc_cdn_msg_t m;
-    if (parse(the_cdn, l, text, len, &m) < 0)
-        return;
-    peer_message(the_cdn, ctx, l, &m);
-    lc_cdn_msg_free(&m);
+    if (parse(the_cdn, l, text, len, &m) == 0) {
+        peer_message(the_cdn, ctx, l, &m);
+        lc_cdn_msg_free(&m);
+    }
+    peer_let_go(l, ctx);
 }
 
 static void no_binary(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t len)
@@ -504,6 +522,12 @@ static void no_binary(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t l
     (void)len;
     lc_log_warn("cdn: %s sent media on a control link: closed", lc_cdn_link_peer(l));
     lc_cdn_link_fail(l, "media on a control link");
+}
+
+static void peer_binary(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t len)
+{
+    no_binary(l, ctx, data, len);
+    peer_let_go(l, ctx);
 }
 
 static void peer_closed(lc_cdn_link_t *l, void *ctx, const char *why)
@@ -522,7 +546,9 @@ static void peer_closed(lc_cdn_link_t *l, void *ctx, const char *why)
             gossip_log(c, "cdn: gossiped node %s forgotten: no answer in %d tries (%s)", p->addr, p->tries, why);
         return;
     }
-    lc_log_info("cdn: link to %s closed: %s", p->addr, why);
+    /* a PASSIVE node's failed redials are not news: one line when it went PASSIVE */
+    if (p->state == LC_CDN_NODE_ACTIVE)
+        lc_log_info("cdn: link to %s closed: %s", p->addr, why);
     if (!p->out && !p->in) {
         peer_set_state(p, LC_CDN_NODE_PASSIVE, why);
         p->next_try = lc_cdn_now_ms() + p->backoff;
@@ -540,7 +566,7 @@ static void peer_open(lc_cdn_link_t *l, void *ctx)
     publish_view(the_cdn);
 }
 
-static const lc_cdn_link_ops_t peer_ops = { peer_open, peer_text, no_binary, peer_closed };
+static const lc_cdn_link_ops_t peer_ops = { peer_open, peer_text, peer_binary, peer_closed };
 
 /* A link passed its hello and is a control link: it belongs to the node
  * its hello named from now on. NULL if refused (closed). */
@@ -584,8 +610,10 @@ static void fresh_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len
             lc_cdn_serve_start(c, l, &m);
     } else if (check_version(l, &m) == 0) {
         lc_peer_t *p = adopt(c, l, 1);
-        if (p)
+        if (p) {
             peer_message(c, p, l, &m);
+            peer_let_go(l, p);
+        }
     }
     lc_cdn_msg_free(&m);
 }
