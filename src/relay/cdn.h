@@ -36,6 +36,8 @@ struct lc_peer {
     lc_cdn_link_t *out, *in;       /* we opened / it opened */
     uint64_t next_try;             /* ms: reconnect not before */
     uint32_t backoff;              /* ms */
+    int heard_once;                /* a link to it finished its hello (proved cdn.secret) */
+    int tries;                     /* dials that failed while it was never heard (gossip only) */
     lc_peer_t *next;
 };
 
@@ -45,6 +47,7 @@ typedef struct {
     struct event *tick;
     char self[LC_CDN_ADDR_MAX];
     int role;
+    lc_cdn_self_t id;              /* what every link's hello says and proves */
     lc_cdn_table_t *table;         /* in the arena */
     lc_peer_t *peers;
     uint64_t serial;               /* of our own state */
@@ -55,6 +58,13 @@ typedef struct {
     lc_cdn_link_t *seed_link;
     uint64_t seed_next_try;
     uint32_t seed_backoff;
+    lc_cdn_route_t *routes;        /* the last routes written (cdn_route.h: they are sticky) */
+    size_t nroutes;
+    double dial_tokens;            /* global dial rate (token bucket) */
+    uint64_t dial_at;              /* ms of the last refill */
+    double log_tokens;             /* lines about gossiped nodes (token bucket) */
+    uint64_t log_at;
+    unsigned log_dropped;
     lc_cdn_pull_t *pulls;
     uint32_t pull_requests_seen;
     lc_cdn_serve_t *serves;

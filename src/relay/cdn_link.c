@@ -4,6 +4,11 @@
  * answers 101 only to that path. Frames from the client are masked, as the
  * RFC demands; media flows mostly server (origin) to client (edge), so the
  * bulk of the bytes needs no masking.
+ *
+ * After the upgrade every link goes through the hello exchange of
+ * cdn_hello.h (which proves cdn.secret when it is set) before its owner
+ * hears of it: until then nothing but hellos is sent, and nothing the peer
+ * sends reaches the owner. The owner's on_open marks the end of it.
  */
 #include "relay/cdn_link.h"
 
@@ -16,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/cdn/cdn_hello.h"
 #include "common/core/log.h"
 #include "common/core/net.h"
 #include "common/http/http_parse.h"
@@ -27,7 +33,7 @@
 #define CLOSE_FLUSH_S 2
 #define PATH "/cdn"
 
-enum { L_CONNECTING, L_HANDSHAKE, L_OPEN, L_CLOSING };
+enum { L_CONNECTING, L_HANDSHAKE, L_HELLO, L_OPEN, L_CLOSING };
 
 struct lc_cdn_link {
     struct event_base *base;
@@ -42,9 +48,21 @@ struct lc_cdn_link {
     char accept[29];            /* client: the Sec-WebSocket-Accept we expect */
     lc_ws_assembly_t asm_;
     struct evbuffer *message;
+    lc_cdn_hello_t hello;
 };
 
 static uint64_t next_id;
+/* one CDN node per relay process */
+static const lc_cdn_self_t *link_self;
+static lc_cdn_link_check_fn link_check;
+static void *link_check_arg;
+
+void lc_cdn_link_set_self(const lc_cdn_self_t *self, lc_cdn_link_check_fn check, void *arg)
+{
+    link_self = self;
+    link_check = check;
+    link_check_arg = arg;
+}
 
 static void link_free(lc_cdn_link_t *l)
 {
@@ -130,17 +148,20 @@ static void ws_send(lc_cdn_link_t *l, int opcode, const void *a, size_t alen, co
     evbuffer_commit_space(out, &v, 1);
 }
 
-int lc_cdn_link_send_msg(lc_cdn_link_t *l, const lc_cdn_msg_t *m)
+static int send_text(lc_cdn_link_t *l, const lc_cdn_msg_t *m)
 {
     size_t len;
-    if (l->state != L_OPEN)
-        return -1;
     char *text = lc_cdn_msg_build(m, &len);
     if (!text)
         return -1;
     ws_send(l, LC_WS_TEXT, text, len, NULL, 0);
     free(text);
     return 0;
+}
+
+int lc_cdn_link_send_msg(lc_cdn_link_t *l, const lc_cdn_msg_t *m)
+{
+    return l->state == L_OPEN ? send_text(l, m) : -1;
 }
 
 int lc_cdn_link_send_frame(lc_cdn_link_t *l, const lc_frame_t *f, const void *payload)
@@ -155,10 +176,75 @@ int lc_cdn_link_send_frame(lc_cdn_link_t *l, const lc_frame_t *f, const void *pa
 
 void lc_cdn_link_fail(lc_cdn_link_t *l, const char *reason)
 {
-    lc_cdn_msg_t m = { .type = LC_CDN_ERROR };
+    lc_cdn_msg_t m = { .type = LC_CDN_ERROR, .version = LC_CDN_PROTO_VERSION };
     snprintf(m.reason, sizeof(m.reason), "%s", reason);
-    lc_cdn_link_send_msg(l, &m);
+    if (l->state == L_OPEN || l->state == L_HELLO)
+        send_text(l, &m);
     lc_cdn_link_close(l);
+}
+
+/* ---- hello (cdn_hello.h) ---- */
+
+static void ready(lc_cdn_link_t *l)
+{
+    l->state = L_OPEN;
+    struct timeval wt = { WRITE_TIMEOUT_S, 0 };
+    bufferevent_set_timeouts(l->bev, NULL, &wt);
+    if (l->ops->on_open)
+        l->ops->on_open(l, l->ctx);
+}
+
+static void hello_begin(lc_cdn_link_t *l)
+{
+    uint8_t nonce[LC_CDN_NONCE_LEN];
+    lc_cdn_msg_t out;
+    l->state = L_HELLO;
+    if (!link_self || RAND_bytes(nonce, sizeof(nonce)) != 1) {
+        die(l, link_self ? "no randomness for the hello nonce" : "this node has no CDN identity");
+        return;
+    }
+    if (lc_cdn_hello_begin(&l->hello, link_self, l->client, nonce, &out) == 1)
+        send_text(l, &out);
+}
+
+static void hello_refuse(lc_cdn_link_t *l, const char *node, const char *why)
+{
+    lc_log_warn("cdn: %s%s%s(%s) refused: %s", node[0] ? "node \"" : "", node, node[0] ? "\" " : "", l->peer,
+                why);
+    lc_cdn_link_fail(l, why);
+    /* refused by the link itself: the owner hears of it as of any end */
+    l->ops->on_close(l, l->ctx, why);
+}
+
+static void hello_text(lc_cdn_link_t *l, const char *text, size_t len)
+{
+    lc_cdn_msg_t in, out;
+    char why[LC_CDN_REASON_MAX];
+    int send, introduced;
+    if (lc_cdn_msg_parse(text, len, &in, why, sizeof(why)) < 0) {
+        lc_log_warn("cdn: bad message from %s: %s", l->peer, why);
+        lc_cdn_link_fail(l, why);
+        l->ops->on_close(l, l->ctx, why);
+        return;
+    }
+    int rc = lc_cdn_hello_recv(&l->hello, &in, &out, &send, &introduced, why, sizeof(why));
+    const char *node = in.type == LC_CDN_HELLO ? in.node : "";
+    lc_cdn_msg_free(&in);
+    if (rc == LC_CDN_HELLO_REFUSED) {
+        hello_refuse(l, node, why);
+        return;
+    }
+    /* the node judges the name (address, cdn.allow) before we answer */
+    const char *bad = NULL;
+    if (introduced && link_check &&
+        link_check(link_check_arg, l, !l->client, l->hello.peer_node, l->hello.peer_role, &bad) < 0) {
+        hello_refuse(l, l->hello.peer_node, bad ? bad : "refused");
+        return;
+    }
+    if (send)
+        send_text(l, &out);
+    if (rc == LC_CDN_HELLO_DONE)
+        ready(l);
 }
 
 /* ---- handshake ---- */
@@ -251,8 +337,9 @@ static int read_frame(lc_cdn_link_t *l)
     const char *err;
     int code;
 
-    int hl = lc_ws_parse_header(p, avail < LC_WS_MAX_HEADER ? avail : LC_WS_MAX_HEADER, l->max_message,
-                                !l->client, &f, &err, &code);
+    size_t max = l->state == L_HELLO ? LC_CDN_HELLO_MAX : l->max_message;
+    int hl = lc_ws_parse_header(p, avail < LC_WS_MAX_HEADER ? avail : LC_WS_MAX_HEADER, max, !l->client, &f, &err,
+                                &code);
     if (hl == 0)
         return 0;
     if (hl < 0) {
@@ -277,7 +364,7 @@ static int read_frame(lc_cdn_link_t *l)
         }
         return 1;
     }
-    if (lc_ws_assembly_feed(&l->asm_, &f, l->max_message, &err, &code) < 0) {
+    if (lc_ws_assembly_feed(&l->asm_, &f, max, &err, &code) < 0) {
         die(l, err);
         return -1;
     }
@@ -291,13 +378,17 @@ static int read_frame(lc_cdn_link_t *l)
         return 1;
     size_t total = evbuffer_get_length(l->message);
     uint8_t *msg = evbuffer_pullup(l->message, -1);
-    if (l->asm_.opcode == LC_WS_TEXT)
+    if (l->state == L_HELLO && l->asm_.opcode == LC_WS_TEXT)
+        hello_text(l, (const char *)msg, total);
+    else if (l->state == L_HELLO)
+        die(l, "media before the hello exchange");
+    else if (l->asm_.opcode == LC_WS_TEXT)
         l->ops->on_text(l, l->ctx, (const char *)msg, total);
     else
         l->ops->on_binary(l, l->ctx, msg, total);
     /* the callback may have closed us: then the buffer goes with the link */
     evbuffer_drain(l->message, total);
-    return l->state == L_OPEN ? 1 : -1;
+    return l->state == L_OPEN || l->state == L_HELLO ? 1 : -1;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -308,15 +399,9 @@ static void on_read(struct bufferevent *bev, void *arg)
         int rc = l->client ? client_handshake(l) : server_handshake(l);
         if (rc <= 0)
             return;
-        l->state = L_OPEN;
-        struct timeval wt = { WRITE_TIMEOUT_S, 0 };
-        bufferevent_set_timeouts(l->bev, NULL, &wt);
-        if (l->ops->on_open)
-            l->ops->on_open(l, l->ctx);
-        if (l->state != L_OPEN)
-            return;
+        hello_begin(l);
     }
-    while (l->state == L_OPEN && read_frame(l) > 0)
+    while ((l->state == L_HELLO || l->state == L_OPEN) && read_frame(l) > 0)
         ;
 }
 
@@ -340,7 +425,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_TIMEOUT)
-        die(l, l->state == L_OPEN ? "write timed out" : "handshake timed out");
+        die(l, l->state == L_OPEN    ? "write timed out"
+               : l->state == L_HELLO ? "hello timed out"
+                                     : "handshake timed out");
     else if (what & BEV_EVENT_ERROR)
         die(l, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     else
@@ -414,5 +501,7 @@ size_t lc_cdn_link_backlog(const lc_cdn_link_t *l)
 }
 
 int lc_cdn_link_is_open(const lc_cdn_link_t *l) { return l->state == L_OPEN; }
+const char *lc_cdn_link_node(const lc_cdn_link_t *l) { return l->state == L_OPEN ? l->hello.peer_node : ""; }
+int lc_cdn_link_role(const lc_cdn_link_t *l) { return l->state == L_OPEN ? l->hello.peer_role : 0; }
 const char *lc_cdn_link_peer(const lc_cdn_link_t *l) { return l->peer; }
 uint64_t lc_cdn_link_id(const lc_cdn_link_t *l) { return l->id; }

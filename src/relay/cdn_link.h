@@ -2,7 +2,10 @@
  * cdn_link.h: one WebSocket connection between two CDN nodes on cdn.port,
  * as client (we connected) or server (they did). Carries the JSON control
  * messages and the binary media frames of man/livecdn-cdn.7; knows nothing
- * of what they mean.
+ * of what they mean, except the hello exchange every link begins with
+ * (cdn_hello.h: names, and the proof of cdn.secret), which it runs itself
+ * so that no owner can skip it: an owner hears of a link's messages only
+ * once the peer proved itself, and can send only then.
  *
  * Ownership: the link frees itself. ops->on_close is called once when the
  * link dies on its own (peer closed, error, timeout, protocol error) and the
@@ -16,16 +19,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cdn/cdn_hello.h"
 #include "common/cdn/cdn_msg.h"
 
 typedef struct lc_cdn_link lc_cdn_link_t;
 
 typedef struct {
-    void (*on_open)(lc_cdn_link_t *l, void *ctx); /* client: the upgrade was answered; may be NULL */
+    void (*on_open)(lc_cdn_link_t *l, void *ctx); /* the hello exchange is done, the peer proven; may be NULL */
     void (*on_text)(lc_cdn_link_t *l, void *ctx, const char *text, size_t len);
     void (*on_binary)(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t len);
     void (*on_close)(lc_cdn_link_t *l, void *ctx, const char *why);
 } lc_cdn_link_ops_t;
+
+/* Judges the name a peer gave in its hello, on every link before this side
+ * answers it: 0 goes on, -1 refused (why says why; the link sends it as
+ * error, logs it and closes). inbound: the peer connected to us. */
+typedef int (*lc_cdn_link_check_fn)(void *arg, lc_cdn_link_t *l, int inbound, const char *node, int role,
+                                    const char **why);
+
+/* This node's name, role and secret for every link's hello, and the check
+ * of every peer's name; set once when the CDN starts, before the first
+ * link, and kept alive while links are. */
+void lc_cdn_link_set_self(const lc_cdn_self_t *self, lc_cdn_link_check_fn check, void *arg);
 
 /* Connect to "ip:port" (numeric). NULL only on a local error; a refused
  * connection arrives later as on_close. */
@@ -43,7 +58,9 @@ void lc_cdn_link_fail(lc_cdn_link_t *l, const char *reason);
 void lc_cdn_link_close(lc_cdn_link_t *l);
 
 size_t lc_cdn_link_backlog(const lc_cdn_link_t *l); /* bytes queued, not yet sent */
-int lc_cdn_link_is_open(const lc_cdn_link_t *l);    /* upgraded and not closing */
+int lc_cdn_link_is_open(const lc_cdn_link_t *l);    /* hello done and not closing */
+const char *lc_cdn_link_node(const lc_cdn_link_t *l); /* the open link's peer as its hello named it */
+int lc_cdn_link_role(const lc_cdn_link_t *l);         /* and its role */
 const char *lc_cdn_link_peer(const lc_cdn_link_t *l); /* "ip:port" of the TCP peer */
 uint64_t lc_cdn_link_id(const lc_cdn_link_t *l);
 

@@ -15,17 +15,29 @@
  * three intervals or its last link closed (its routes are withdrawn at
  * once), removed after cdn.node_remove_timeout when that is set. This file
  * writes the nodes and the routes into the arena (cdn_table.h).
+ *
+ * Trust: a peer is heard from only over a link whose hello it passed
+ * (cdn_link.c runs it, cdn_hello.h proves cdn.secret, link_check() below
+ * judges the name and cdn.allow). Only heard nodes are listed and only
+ * their own states make routes (cdn_route.h, sticky). Addresses that
+ * merely arrive in a gossiped node list are bounded (GOSSIP_*), dialled at
+ * a bounded global rate, forgotten when they do not answer, never listed.
  */
 #include "relay/cdn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
+#include "common/cdn/cdn_addr.h"
+#include "common/cdn/cdn_route.h"
 #include "common/core/log.h"
 #include "common/core/net.h"
 #include "common/shm/notify.h"
@@ -35,6 +47,16 @@
 #define SILENT_INTERVALS 3
 #define BACKOFF_MIN_MS 250
 #define CTL_MAX_MESSAGE LC_CDN_MSG_MAX
+/* Gossip: real nodes are heard (and then listed) whatever gossip does, as
+ * the nodes only gossiped stay well below the table's size. */
+#define GOSSIP_PER_STATE 16   /* new addresses taken from one state */
+#define GOSSIP_MAX (LC_CDN_NODES_MAX / 2) /* addresses known only from gossip */
+#define GOSSIP_TRIES 3        /* failed dials before such an address is forgotten */
+#define HEARD_MAX LC_CDN_NODES_MAX
+#define DIAL_RATE 20.0        /* control-link dials per second, all peers together */
+#define DIAL_BURST 20.0
+#define LOG_RATE 2.0          /* log lines per second about gossiped addresses */
+#define LOG_BURST 10.0
 
 static const lc_cdn_link_ops_t peer_ops, seed_ops, fresh_ops;
 static void connect_due(lc_cdn_t *c, uint64_t now);
@@ -72,6 +94,7 @@ static lc_peer_t *peer_find(lc_cdn_t *c, const char *addr)
     return NULL;
 }
 
+/* Silent: a peer is announced when it is first heard (heard()). */
 static lc_peer_t *peer_add(lc_cdn_t *c, const char *addr)
 {
     lc_peer_t *p = calloc(1, sizeof(*p));
@@ -84,8 +107,50 @@ static lc_peer_t *peer_add(lc_cdn_t *c, const char *addr)
     p->backoff = BACKOFF_MIN_MS;
     p->next = c->peers;
     c->peers = p;
-    lc_log_info("cdn: node %s joins the node list", addr);
     return p;
+}
+
+static size_t count_peers(const lc_cdn_t *c, int heard)
+{
+    size_t n = 0;
+    for (const lc_peer_t *p = c->peers; p; p = p->next)
+        n += p->heard_once == heard;
+    return n;
+}
+
+/* A token bucket: 1 and one token spent, or 0 when none is left. */
+static int take_token(double *tokens, uint64_t *at, double rate, double burst, uint64_t now)
+{
+    *tokens = *at ? *tokens + (double)(now - *at) * rate / 1000.0 : burst;
+    if (*tokens > burst)
+        *tokens = burst;
+    *at = now;
+    if (*tokens < 1.0)
+        return 0;
+    *tokens -= 1.0;
+    return 1;
+}
+
+/* Lines an attacker's gossip can cause, at most LOG_RATE a second. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void gossip_log(lc_cdn_t *c, const char *fmt, ...)
+{
+    if (!take_token(&c->log_tokens, &c->log_at, LOG_RATE, LOG_BURST, lc_cdn_now_ms())) {
+        c->log_dropped++;
+        return;
+    }
+    if (c->log_dropped)
+        lc_log_info("cdn: %u more lines about gossiped nodes were not logged (at most %.0f a second)",
+                    c->log_dropped, LOG_RATE);
+    c->log_dropped = 0;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    lc_log_info("%s", line);
 }
 
 static lc_cdn_link_t *peer_link(lc_peer_t *p)
@@ -133,12 +198,6 @@ static void peer_free(lc_peer_t *p)
 
 /* ---- our state ---- */
 
-static int valid_addr(const char *addr)
-{
-    lc_net_addr_t a;
-    const char *why;
-    return addr[0] && lc_net_parse_addr(addr, &a, &why) == 0 && lc_net_addr_port(&a) > 0;
-}
 
 /* The streams this node distributes: origins give their live streams, the
  * ones they pulled marked fetched; edges give none. Caller frees. */
@@ -218,32 +277,8 @@ static int send_state(lc_cdn_t *c, lc_cdn_link_t *l)
     return rc;
 }
 
-static void send_hello(lc_cdn_t *c, lc_cdn_link_t *l)
-{
-    lc_cdn_msg_t m = { .type = LC_CDN_HELLO, .role = c->role };
-    lc_cdn_send(c, l, &m);
-}
 
-/* ---- routes: which origin each stream is pulled from ---- */
-
-typedef struct {
-    const char *name;
-    const lc_peer_t *origin;
-    int fetched;
-    int vcodec, acodec;
-} route_pick_t;
-
-static int pick_cmp(const void *a, const void *b)
-{
-    const route_pick_t *x = a, *y = b;
-    int r = strcmp(x->name, y->name);
-    if (r)
-        return r;
-    /* an origin that has the stream from its publisher beats one that fetched it */
-    if (x->fetched != y->fetched)
-        return x->fetched - y->fetched;
-    return strcmp(x->origin->addr, y->origin->addr);
-}
+/* ---- the view: heard nodes, and routes (cdn_route.h) ---- */
 
 static void publish_view(lc_cdn_t *c)
 {
@@ -253,44 +288,52 @@ static void publish_view(lc_cdn_t *c)
     for (lc_peer_t *p = c->peers; p; p = p->next)
         if (p->state == LC_CDN_NODE_ACTIVE && p->role == LC_CDN_ROLE_ORIGIN)
             n += p->nstreams;
-    route_pick_t *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
+    lc_cdn_claim_t *v = calloc(n ? n : 1, sizeof(*v));
+    lc_cdn_route_t *routes = calloc(n ? n : 1, sizeof(*routes));
+    if (!v || !routes) {
+        free(v);
+        free(routes);
         return;
+    }
     n = 0;
+    /* streams come only from a peer's own state, over a link it proved */
     for (lc_peer_t *p = c->peers; p; p = p->next) {
         if (p->state != LC_CDN_NODE_ACTIVE || p->role != LC_CDN_ROLE_ORIGIN)
             continue;
         for (size_t i = 0; i < p->nstreams; i++)
-            v[n++] = (route_pick_t){ p->streams[i].name, p, p->streams[i].fetched, p->streams[i].vcodec,
-                                     p->streams[i].acodec };
+            v[n++] = (lc_cdn_claim_t){ p->streams[i].name, p->addr, p->streams[i].fetched, p->streams[i].vcodec,
+                                       p->streams[i].acodec };
     }
-    qsort(v, n, sizeof(*v), pick_cmp);
+    size_t nr = lc_cdn_routes_pick(c->routes, c->nroutes, v, n, routes, LC_CDN_ROUTES_MAX);
+    /* v is sorted now: the same name from two publishers' origins is a warning */
+    for (size_t i = 1, r = 0; i < n; i++) {
+        if (strcmp(v[i].name, v[i - 1].name) != 0 || v[i].fetched || v[i - 1].fetched ||
+            (i >= 2 && strcmp(v[i].name, v[i - 2].name) == 0))
+            continue;
+        while (r < nr && strcmp(routes[r].name, v[i].name) < 0)
+            r++;
+        lc_log_warn("cdn: stream \"%s\" is published on two origins, %s and %s; this node pulls it from %s",
+                    v[i].name, v[i - 1].origin, v[i].origin, r < nr ? routes[r].origin : "?");
+    }
 
     lc_shm_lock(shm);
     t->nnodes = 0;
     for (lc_peer_t *p = c->peers; p && t->nnodes < LC_CDN_NODES_MAX; p = p->next) {
+        if (!p->heard_once)
+            continue; /* an address someone gossiped is not a node until it answers */
         lc_cdn_node_t *d = &t->nodes[t->nnodes++];
         d->state = p->state;
         d->role = p->role;
         d->since = p->since;
         snprintf(d->addr, sizeof(d->addr), "%s", p->addr);
     }
-    t->nroutes = 0;
-    for (size_t i = 0; i < n && t->nroutes < LC_CDN_ROUTES_MAX; i++) {
-        if (i > 0 && strcmp(v[i].name, v[i - 1].name) == 0) {
-            if (!v[i].fetched && !v[i - 1].fetched && (i < 2 || strcmp(v[i].name, v[i - 2].name) != 0))
-                lc_log_warn("cdn: stream \"%s\" is published on two origins, %s and %s; this node pulls it from %s",
-                            v[i].name, v[i - 1].origin->addr, v[i].origin->addr, v[i - 1].origin->addr);
-            continue;
-        }
-        lc_cdn_route_t *r = &t->routes[t->nroutes++];
-        snprintf(r->name, sizeof(r->name), "%s", v[i].name);
-        snprintf(r->origin, sizeof(r->origin), "%s", v[i].origin->addr);
-        r->vcodec = v[i].vcodec;
-        r->acodec = v[i].acodec;
-    }
+    t->nroutes = (uint32_t)nr;
+    memcpy(t->routes, routes, nr * sizeof(*routes));
     lc_shm_unlock(shm);
     free(v);
+    free(c->routes);
+    c->routes = routes;
+    c->nroutes = nr;
 }
 
 /* ---- messages from peers ---- */
@@ -307,44 +350,93 @@ static int check_version(lc_cdn_link_t *l, const lc_cdn_msg_t *m)
     return -1;
 }
 
-/* A HELLO's node must be a literal ip:port, not ours, and from the address
- * the connection comes from (a node may not speak for another). */
-static int check_identity(lc_cdn_t *c, lc_cdn_link_t *l, const lc_cdn_msg_t *m, int inbound)
+static lc_cdn_t *the_cdn; /* links carry peers as their context; peers need the cdn */
+
+/* Every link's peer, as its hello names it, before this node answers
+ * (cdn_link.h): a node address in its one spelling, not ours, with a role,
+ * allowed by cdn.allow; inbound, from the IP the connection comes from (a
+ * node may not speak for another); outbound, the node we dialled (but the
+ * point of entry, which we knew only by its entry address). */
+static int link_check(void *arg, lc_cdn_link_t *l, int inbound, const char *node, int role, const char **why)
 {
-    const char *why = NULL;
+    lc_cdn_t *c = arg;
     char ip[LC_CDN_ADDR_MAX], from[LC_CDN_ADDR_MAX];
-    if (!valid_addr(m->node))
-        why = "its node address is not ip:port";
-    else if (strcmp(m->node, c->self) == 0)
-        why = "it claims this node's own address";
-    else if (m->role != LC_CDN_ROLE_ORIGIN && m->role != LC_CDN_ROLE_EDGE)
-        why = "it has no role";
-    if (!why && inbound) {
-        snprintf(ip, sizeof(ip), "%s", m->node);
+    *why = NULL;
+    if (lc_cdn_addr_bad(node))
+        *why = "its node address is not ip:port";
+    else if (strcmp(node, c->self) == 0)
+        *why = "it claims this node's own address";
+    else if (role != LC_CDN_ROLE_ORIGIN && role != LC_CDN_ROLE_EDGE)
+        *why = "it has no role";
+    else if (!lc_cdn_addr_allowed(&c->cycle->conf->cdn_allow, node))
+        *why = "not in cdn.allow";
+    if (!*why && inbound) {
+        snprintf(ip, sizeof(ip), "%s", node);
         snprintf(from, sizeof(from), "%s", lc_cdn_link_peer(l));
         *strrchr(ip, ':') = '\0';
         char *colon = strrchr(from, ':');
         if (colon)
             *colon = '\0';
         if (strcmp(ip, from) != 0)
-            why = "it claims an address that is not the one it connects from";
+            *why = "it claims an address that is not the one it connects from";
     }
-    if (!why)
-        return 0;
-    lc_log_warn("cdn: node \"%s\" (%s) refused: %s", m->node, lc_cdn_link_peer(l), why);
-    lc_cdn_link_fail(l, why);
-    return -1;
+    if (!*why && !inbound && l != c->seed_link && strcmp(node, lc_cdn_link_peer(l)) != 0)
+        *why = "it answers as another node than the one dialled";
+    return *why ? -1 : 0;
 }
 
 static void heard(lc_peer_t *p)
 {
+    if (!p->heard_once)
+        lc_log_info("cdn: node %s joins the node list", p->addr);
+    p->heard_once = 1;
+    p->tries = 0;
     p->last_heard = lc_cdn_now_ms();
     p->backoff = BACKOFF_MIN_MS;
     peer_set_state(p, LC_CDN_NODE_ACTIVE, "");
 }
 
-static void on_state(lc_cdn_t *c, lc_peer_t *p, lc_cdn_msg_t *m)
+/* Addresses a peer gossips join the node list as candidates only, within
+ * bounds: GOSSIP_PER_STATE from one state, GOSSIP_MAX unheard at once. */
+static void learn_nodes(lc_cdn_t *c, const lc_peer_t *from, const lc_cdn_msg_t *m)
 {
+    size_t taken = 0, refused = 0, over = 0, unheard = count_peers(c, 0);
+    const char *why = NULL;
+    for (size_t i = 0; i < m->nnodes; i++) {
+        const char *a = m->nodes[i].addr;
+        if (strcmp(a, c->self) == 0 || peer_find(c, a))
+            continue;
+        const char *bad = lc_cdn_gossip_bad(a, c->self, &c->cycle->conf->cdn_allow);
+        if (bad) {
+            why = bad;
+            refused++;
+        } else if (taken >= GOSSIP_PER_STATE || unheard >= GOSSIP_MAX) {
+            over++;
+        } else {
+            lc_peer_t *np = peer_add(c, a);
+            if (!np)
+                break;
+            np->role = m->nodes[i].role;
+            taken++;
+            unheard++;
+        }
+    }
+    if (refused || over)
+        gossip_log(c, "cdn: node %s names %zu nodes this node did not know: %zu to try, %zu refused%s%s%s, "
+                   "%zu over the bound (%d per state, %d untried at once)",
+                   from->addr, taken + refused + over, taken, refused, why ? " (" : "", why ? why : "",
+                   why ? ")" : "", over, GOSSIP_PER_STATE, GOSSIP_MAX);
+}
+
+static void on_state(lc_cdn_t *c, lc_peer_t *p, lc_cdn_link_t *l, lc_cdn_msg_t *m)
+{
+    /* the role is what its hello said (and proved): a state may not change it */
+    if (m->role != lc_cdn_link_role(l)) {
+        lc_log_warn("cdn: node %s sent a state as %s after a hello as %s: closed", p->addr,
+                    lc_cdn_role_name(m->role), lc_cdn_role_name(lc_cdn_link_role(l)));
+        lc_cdn_link_fail(l, "the state names another role than the hello");
+        return;
+    }
     p->role = m->role;
     p->serial = m->serial;
     p->have_state = 1;
@@ -353,14 +445,7 @@ static void on_state(lc_cdn_t *c, lc_peer_t *p, lc_cdn_msg_t *m)
     p->nstreams = m->role == LC_CDN_ROLE_ORIGIN ? m->nstreams : 0;
     m->streams = NULL;
     m->nstreams = 0;
-    for (size_t i = 0; i < m->nnodes; i++) {
-        const char *a = m->nodes[i].addr;
-        if (strcmp(a, c->self) != 0 && valid_addr(a) && !peer_find(c, a)) {
-            lc_peer_t *np = peer_add(c, a);
-            if (np)
-                np->role = m->nodes[i].role;
-        }
-    }
+    learn_nodes(c, p, m);
     connect_due(c, lc_cdn_now_ms());
     publish_view(c);
 }
@@ -372,7 +457,7 @@ static void peer_message(lc_cdn_t *c, lc_peer_t *p, lc_cdn_link_t *l, lc_cdn_msg
     heard(p);
     switch (m->type) {
     case LC_CDN_STATE:
-        on_state(c, p, m);
+        on_state(c, p, l, m);
         break;
     case LC_CDN_KEEPALIVE:
         if (!p->have_state || m->serial != p->serial) {
@@ -392,9 +477,6 @@ static void peer_message(lc_cdn_t *c, lc_peer_t *p, lc_cdn_link_t *l, lc_cdn_msg
     case LC_CDN_ERROR:
         lc_log_warn("cdn: node %s reports an error and closes the link: %s", p->addr, m->reason);
         break;
-    case LC_CDN_HELLO:
-        p->role = m->role;
-        break;
     default:
         lc_log_warn("cdn: node %s sent a %d message on a control link: closed", p->addr, m->type);
         lc_cdn_link_fail(l, "unexpected message on a control link");
@@ -413,15 +495,24 @@ static int parse(lc_cdn_t *c, lc_cdn_link_t *l, const char *text, size_t len, lc
     return -1;
 }
 
-static lc_cdn_t *the_cdn; /* links carry peers as their context; peers need the cdn */
+static void peer_closed(lc_cdn_link_t *l, void *ctx, const char *why);
+
+/* This node closed a peer's link (lc_cdn_link_fail gives no callback):
+ * the peer lets go of it as if it had closed by itself. */
+static void peer_let_go(lc_cdn_link_t *l, lc_peer_t *p)
+{
+    if (!lc_cdn_link_is_open(l) && (p->out == l || p->in == l))
+        peer_closed(l, p, "closed by this node");
+}
 
 static void peer_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
 {
     lc_cdn_msg_t m;
-    if (parse(the_cdn, l, text, len, &m) < 0)
-        return;
-    peer_message(the_cdn, ctx, l, &m);
-    lc_cdn_msg_free(&m);
+    if (parse(the_cdn, l, text, len, &m) == 0) {
+        peer_message(the_cdn, ctx, l, &m);
+        lc_cdn_msg_free(&m);
+    }
+    peer_let_go(l, ctx);
 }
 
 static void no_binary(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t len)
@@ -433,6 +524,12 @@ static void no_binary(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t l
     lc_cdn_link_fail(l, "media on a control link");
 }
 
+static void peer_binary(lc_cdn_link_t *l, void *ctx, const uint8_t *data, size_t len)
+{
+    no_binary(l, ctx, data, len);
+    peer_let_go(l, ctx);
+}
+
 static void peer_closed(lc_cdn_link_t *l, void *ctx, const char *why)
 {
     lc_cdn_t *c = the_cdn;
@@ -441,7 +538,17 @@ static void peer_closed(lc_cdn_link_t *l, void *ctx, const char *why)
         p->out = NULL;
     if (p->in == l)
         p->in = NULL;
-    lc_log_info("cdn: link to %s closed: %s", p->addr, why);
+    if (!p->heard_once) {
+        /* an address from gossip that does not answer: a few tries, then forgotten (tick) */
+        p->tries++;
+        p->next_try = lc_cdn_now_ms() + p->backoff;
+        if (p->tries >= GOSSIP_TRIES)
+            gossip_log(c, "cdn: gossiped node %s forgotten: no answer in %d tries (%s)", p->addr, p->tries, why);
+        return;
+    }
+    /* a PASSIVE node's failed redials are not news: one line when it went PASSIVE */
+    if (p->state == LC_CDN_NODE_ACTIVE)
+        lc_log_info("cdn: link to %s closed: %s", p->addr, why);
     if (!p->out && !p->in) {
         peer_set_state(p, LC_CDN_NODE_PASSIVE, why);
         p->next_try = lc_cdn_now_ms() + p->backoff;
@@ -449,53 +556,64 @@ static void peer_closed(lc_cdn_link_t *l, void *ctx, const char *why)
     }
 }
 
+/* Our link to a known node passed its hello: the node is heard. */
 static void peer_open(lc_cdn_link_t *l, void *ctx)
 {
-    (void)ctx;
-    send_hello(the_cdn, l);
+    lc_peer_t *p = ctx;
+    p->role = lc_cdn_link_role(l);
+    heard(p);
     send_state(the_cdn, l);
+    publish_view(the_cdn);
 }
 
-static const lc_cdn_link_ops_t peer_ops = { peer_open, peer_text, no_binary, peer_closed };
+static const lc_cdn_link_ops_t peer_ops = { peer_open, peer_text, peer_binary, peer_closed };
 
-/* A link said HELLO: it belongs to that peer from now on. */
-static void adopt(lc_cdn_t *c, lc_cdn_link_t *l, lc_cdn_msg_t *m, int inbound)
+/* A link passed its hello and is a control link: it belongs to the node
+ * its hello named from now on. NULL if refused (closed). */
+static lc_peer_t *adopt(lc_cdn_t *c, lc_cdn_link_t *l, int inbound)
 {
-    if (check_version(l, m) < 0 || check_identity(c, l, m, inbound) < 0)
-        return;
-    lc_peer_t *p = peer_find(c, m->node);
-    if (!p && !(p = peer_add(c, m->node))) {
+    const char *node = lc_cdn_link_node(l);
+    lc_peer_t *p = peer_find(c, node);
+    if (!p && count_peers(c, 1) >= HEARD_MAX) {
+        gossip_log(c, "cdn: node %s (%s) refused: this node already knows %d nodes", node, lc_cdn_link_peer(l),
+                   HEARD_MAX);
+        lc_cdn_link_fail(l, "too many nodes");
+        return NULL;
+    }
+    if (!p && !(p = peer_add(c, node))) {
         lc_cdn_link_close(l);
-        return;
+        return NULL;
     }
     lc_cdn_link_t **slot = inbound ? &p->in : &p->out;
     if (*slot && *slot != l)
         lc_cdn_link_close(*slot); /* it reconnected: the old link is dead */
     *slot = l;
     lc_cdn_link_set_owner(l, &peer_ops, p);
-    p->role = m->role;
+    p->role = lc_cdn_link_role(l);
     heard(p);
-    if (inbound) {
-        send_hello(c, l);
+    if (inbound)
         send_state(c, l);
-    }
     publish_view(c);
+    return p;
 }
 
-/* Inbound link, first message: HELLO (a node) or PULL (media). */
+/* Inbound link past its hello, first message: PULL makes it a media link,
+ * anything else a control link (a node sends its state first). */
 static void fresh_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
 {
     lc_cdn_t *c = ctx;
     lc_cdn_msg_t m;
     if (parse(c, l, text, len, &m) < 0)
         return;
-    if (m.type == LC_CDN_HELLO)
-        adopt(c, l, &m, 1);
-    else if (m.type == LC_CDN_PULL && check_version(l, &m) == 0)
-        lc_cdn_serve_start(c, l, &m);
-    else if (m.type != LC_CDN_PULL) {
-        lc_log_warn("cdn: %s began with a message other than hello or pull: closed", lc_cdn_link_peer(l));
-        lc_cdn_link_fail(l, "a link begins with hello or pull");
+    if (m.type == LC_CDN_PULL) {
+        if (check_version(l, &m) == 0)
+            lc_cdn_serve_start(c, l, &m);
+    } else if (check_version(l, &m) == 0) {
+        lc_peer_t *p = adopt(c, l, 1);
+        if (p) {
+            peer_message(c, p, l, &m);
+            peer_let_go(l, p);
+        }
     }
     lc_cdn_msg_free(&m);
 }
@@ -508,25 +626,26 @@ static void fresh_closed(lc_cdn_link_t *l, void *ctx, const char *why)
 
 static const lc_cdn_link_ops_t fresh_ops = { NULL, fresh_text, no_binary, fresh_closed };
 
-/* The seed (point_of_entry) link: its first answer names the node. */
-static void seed_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
+/* The seed (point_of_entry) link: its hello names the node. */
+static void seed_open(lc_cdn_link_t *l, void *ctx)
 {
     lc_cdn_t *c = ctx;
-    lc_cdn_msg_t m;
     c->seed_link = NULL;
-    if (parse(c, l, text, len, &m) < 0)
+    lc_peer_t *p = peer_find(c, lc_cdn_link_node(l));
+    if (p && p->out && p->out != l) {
+        lc_cdn_link_close(l); /* we already have a link to it */
         return;
-    if (m.type == LC_CDN_HELLO) {
-        lc_peer_t *p = peer_find(c, m.node);
-        if (p && p->out && p->out != l)
-            lc_cdn_link_close(l); /* we already have a link to it */
-        else
-            adopt(c, l, &m, 0);
-    } else {
-        lc_log_warn("cdn: point of entry %s answered with a message other than hello: closed", c->seed);
-        lc_cdn_link_fail(l, "expected hello");
     }
-    lc_cdn_msg_free(&m);
+    if (adopt(c, l, 0))
+        send_state(c, l);
+}
+
+static void seed_text(lc_cdn_link_t *l, void *ctx, const char *text, size_t len)
+{
+    (void)ctx;
+    (void)text;
+    (void)len;
+    lc_cdn_link_fail(l, "unexpected message");
 }
 
 static void seed_closed(lc_cdn_link_t *l, void *ctx, const char *why)
@@ -542,7 +661,7 @@ static void seed_closed(lc_cdn_link_t *l, void *ctx, const char *why)
                 c->seed, why, c->seed_backoff);
 }
 
-static const lc_cdn_link_ops_t seed_ops = { peer_open, seed_text, no_binary, seed_closed };
+static const lc_cdn_link_ops_t seed_ops = { seed_open, seed_text, no_binary, seed_closed };
 
 void lc_cdn_accept(lc_cdn_t *c, int fd, const struct sockaddr *sa)
 {
@@ -570,12 +689,18 @@ void lc_cdn_accept(lc_cdn_t *c, int fd, const struct sockaddr *sa)
  * clock and at once when a node is learned, so a join takes a round trip. */
 static void connect_due(lc_cdn_t *c, uint64_t now)
 {
-    for (lc_peer_t *p = c->peers; p; p = p->next) {
-        if (p->out || p->in || now < p->next_try)
-            continue;
-        p->out = lc_cdn_link_connect(c->base, p->addr, CTL_MAX_MESSAGE, &peer_ops, p);
-        p->backoff = p->backoff * 2 > backoff_max(c) ? backoff_max(c) : p->backoff * 2;
-        p->next_try = now + p->backoff;
+    /* nodes heard before go first; all dials share one rate (DIAL_RATE) */
+    for (int heard = 1; heard >= 0; heard--) {
+        for (lc_peer_t *p = c->peers; p; p = p->next) {
+            if (p->heard_once != heard || p->out || p->in || now < p->next_try ||
+                (!heard && p->tries >= GOSSIP_TRIES))
+                continue;
+            if (!take_token(&c->dial_tokens, &c->dial_at, DIAL_RATE, DIAL_BURST, now))
+                break;
+            p->out = lc_cdn_link_connect(c->base, p->addr, CTL_MAX_MESSAGE, &peer_ops, p);
+            p->backoff = p->backoff * 2 > backoff_max(c) ? backoff_max(c) : p->backoff * 2;
+            p->next_try = now + p->backoff;
+        }
     }
     if (c->seed[0] && !c->seed_link && now >= c->seed_next_try) {
         lc_peer_t *p = peer_find(c, c->seed);
@@ -610,6 +735,11 @@ static void tick(evutil_socket_t fd, short what, void *arg)
                 p->last_heard = now - interval;
     c->last_tick = now;
     for (lc_peer_t **pp = &c->peers, *p; (p = *pp);) {
+        if (!p->heard_once && p->tries >= GOSSIP_TRIES && !p->out && !p->in) {
+            *pp = p->next; /* gossiped, never answered: forgotten (peer_closed logged it) */
+            peer_free(p);
+            continue;
+        }
         if (p->state == LC_CDN_NODE_ACTIVE && now - p->last_heard > SILENT_INTERVALS * interval) {
             peer_close_links(p);
             peer_set_state(p, LC_CDN_NODE_PASSIVE, "silent for three keepalive intervals");
@@ -648,6 +778,11 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     }
     if (changed)
         publish_view(c);
+    if (c->log_dropped && take_token(&c->log_tokens, &c->log_at, LOG_RATE, LOG_BURST, now)) {
+        lc_log_info("cdn: %u more lines about gossiped nodes were not logged (at most %.0f a second)",
+                    c->log_dropped, LOG_RATE);
+        c->log_dropped = 0;
+    }
     lc_cdn_pull_check(c);
     lc_cdn_serve_pump(c);
 }
@@ -703,6 +838,14 @@ lc_cdn_t *lc_cdn_start(lc_cycle_t *cycle, struct event_base *base)
     c->role = strcmp(conf->cdn_role, "origin") == 0 ? LC_CDN_ROLE_ORIGIN : LC_CDN_ROLE_EDGE;
     own_ip(conf, ip, sizeof(ip));
     snprintf(c->self, sizeof(c->self), strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip, (long long)conf->cdn_port);
+    /* in the one spelling other nodes check names against (cdn_addr.h) */
+    lc_net_addr_t a;
+    const char *why;
+    if (lc_net_parse_addr(c->self, &a, &why) == 0)
+        lc_net_addr_str((const struct sockaddr *)&a.ss, c->self, sizeof(c->self));
+    snprintf(c->id.node, sizeof(c->id.node), "%s", c->self);
+    c->id.role = c->role;
+    snprintf(c->id.secret, sizeof(c->id.secret), "%s", conf->cdn_secret);
     c->cap = lc_ring_max_frame(lc_shm_ring(cycle->shm, 0));
     c->buf = malloc(c->cap > LC_RING_CONFIG_MAX ? c->cap : LC_RING_CONFIG_MAX);
     c->tick = event_new(base, -1, EV_PERSIST, tick, c);
@@ -719,6 +862,15 @@ lc_cdn_t *lc_cdn_start(lc_cycle_t *cycle, struct event_base *base)
                      conf->cdn_point_of_entry);
     if (strcmp(c->seed, c->self) == 0)
         c->seed[0] = '\0'; /* the entry point itself */
+    if (c->seed[0] && !lc_cdn_addr_allowed(&conf->cdn_allow, c->seed)) {
+        lc_log_error("cdn: cdn.point_of_entry %s is not in cdn.allow: not contacted; waiting to be contacted",
+                     c->seed);
+        c->seed[0] = '\0';
+    }
+    if (!conf->cdn_secret[0])
+        lc_log_warn("cdn: cdn.secret is empty: links between nodes are not authenticated, any host that "
+                    "reaches cdn.port%s can join this CDN, read its streams and claim routes",
+                    conf->cdn_allow.n ? " from an address in cdn.allow" : "");
     lc_cdn_table_t *t = c->table;
     lc_shm_lock(cycle->shm);
     t->enabled = 1;
@@ -728,6 +880,7 @@ lc_cdn_t *lc_cdn_start(lc_cycle_t *cycle, struct event_base *base)
     lc_shm_unlock(cycle->shm);
     c->pull_requests_seen = atomic_load(&t->pull_requests);
     the_cdn = c;
+    lc_cdn_link_set_self(&c->id, link_check, c);
     connect_due(c, lc_cdn_now_ms());
     lc_log_info("cdn: node %s (%s) starts%s%s", c->self, lc_cdn_role_name(c->role),
                 c->seed[0] ? ", point of entry " : ", waiting to be contacted", c->seed);
@@ -783,6 +936,9 @@ void lc_cdn_stop(lc_cdn_t *c)
         lc_cdn_disable(c->cycle->shm);
     event_free(c->tick);
     free(c->buf);
+    free(c->routes);
+    lc_cdn_link_set_self(NULL, NULL, NULL);
+    OPENSSL_cleanse(c->id.secret, sizeof(c->id.secret));
     free(c);
     the_cdn = NULL;
 }

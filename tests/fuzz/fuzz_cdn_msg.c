@@ -19,6 +19,11 @@ static void check_equal(const lc_cdn_msg_t *a, const lc_cdn_msg_t *b)
         a->role != b->role || a->serial != b->serial || strcmp(a->stream, b->stream) != 0 ||
         strcmp(a->reason, b->reason) != 0 || a->nnodes != b->nnodes || a->nstreams != b->nstreams)
         abort();
+    /* the hello's proof of cdn.secret */
+    if (a->has_nonce != b->has_nonce || a->has_proof != b->has_proof ||
+        (a->has_nonce && memcmp(a->nonce, b->nonce, sizeof(a->nonce)) != 0) ||
+        (a->has_proof && memcmp(a->proof, b->proof, sizeof(a->proof)) != 0))
+        abort();
     for (size_t i = 0; i < a->nnodes; i++)
         if (strcmp(a->nodes[i].addr, b->nodes[i].addr) != 0 || a->nodes[i].role != b->nodes[i].role)
             abort();

@@ -532,6 +532,17 @@ def bad_input(t):
     ws = WS(o.host, o.cdn_port)
     ws.send_json({"type": "pull", "version": 1, "node": "%s:9" % host, "stream": "nosuch"})
     r = ws.recv_json()
+    if not (r and r.get("type") == "error" and "begins with hello" in r.get("reason", "")) or not ws.closed():
+        failures.append("pull before hello: %r" % r)
+    ws.close()
+
+    ws = WS(o.host, o.cdn_port)
+    ws.send_json({"type": "hello", "version": 1, "node": "%s:9" % host, "role": "edge"})
+    r = ws.recv_json()
+    if not (r and r.get("type") == "hello" and r.get("node") == o.cdn_addr):
+        failures.append("hello: answered %r" % r)
+    ws.send_json({"type": "pull", "version": 1, "node": "%s:9" % host, "stream": "nosuch"})
+    r = ws.recv_json()
     if not (r and r.get("type") == "error" and r.get("reason") == "Stream not found"):
         failures.append("pull of a missing stream: %r" % r)
     ws.close()

@@ -780,6 +780,40 @@ static void test_frame_errors(void **state)
     assert_true(out.ts == -5);
 }
 
+/* The hello's proof of cdn.secret (cdn_hello.h): optional hex, exact length. */
+static void test_hello_auth_fields(void **state)
+{
+    (void)state;
+    lc_cdn_msg_t m, again;
+    char err[256];
+    size_t len;
+    parse_ok("{\"type\":\"hello\",\"version\":1,\"node\":\"a:1\",\"role\":\"edge\","
+             "\"nonce\":\"000102030405060708090A0B0C0D0E0F\"}", &m);
+    assert_true(m.has_nonce);
+    assert_false(m.has_proof);
+    assert_int_equal(m.nonce[10], 10);
+    m.has_proof = 1;
+    memset(m.proof, 0xab, sizeof(m.proof));
+    char *json = lc_cdn_msg_build(&m, &len);
+    assert_non_null(strstr(json, "\"nonce\":\"000102030405060708090a0b0c0d0e0f\""));
+    assert_non_null(strstr(json, "\"proof\":\"abababab"));
+    assert_int_equal(parse(json, len, &again, err, sizeof(err)), 0);
+    assert_true(again.has_nonce && again.has_proof);
+    assert_memory_equal(again.nonce, m.nonce, sizeof(m.nonce));
+    assert_memory_equal(again.proof, m.proof, sizeof(m.proof));
+    free(json);
+    /* a hello without them has neither */
+    parse_ok("{\"type\":\"hello\",\"version\":1,\"node\":\"a:1\",\"role\":\"edge\"}", &m);
+    assert_false(m.has_nonce || m.has_proof);
+    expect_err("{\"type\":\"hello\",\"version\":1,\"node\":\"a:1\",\"role\":\"edge\",\"nonce\":\"00\"}",
+                   "\"nonce\" must be a string of 32 hex digits");
+    expect_err("{\"type\":\"hello\",\"version\":1,\"node\":\"a:1\",\"role\":\"edge\",\"nonce\":7}",
+                   "\"nonce\" must be a string of 32 hex digits");
+    expect_err("{\"type\":\"hello\",\"version\":1,\"node\":\"a:1\",\"role\":\"edge\",\"proof\":"
+                   "\"zz00000000000000000000000000000000000000000000000000000000000000\"}",
+                   "\"proof\" must be a string of 64 hex digits");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -803,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_frame_vector),
         cmocka_unit_test(test_frame_roundtrip),
         cmocka_unit_test(test_frame_errors),
+        cmocka_unit_test(test_hello_auth_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@ enum {
     F_LISTS = 1 << 3,  /* "nodes" and "streams" */
     F_STREAM = 1 << 4, /* "stream": stream name */
     F_REASON = 1 << 5, /* "reason": free text, cut to LC_CDN_REASON_MAX - 1 */
+    F_AUTH = 1 << 6,   /* "nonce", "proof": optional hex (cdn_hello.h) */
 };
 
 static const struct {
@@ -41,7 +42,7 @@ static const struct {
     int type;
     unsigned fields;
 } msg_types[] = {
-    { "hello", LC_CDN_HELLO, F_NODE | F_ROLE },
+    { "hello", LC_CDN_HELLO, F_NODE | F_ROLE | F_AUTH },
     { "state", LC_CDN_STATE, F_NODE | F_ROLE | F_SERIAL | F_LISTS },
     { "keepalive", LC_CDN_KEEPALIVE, F_NODE | F_SERIAL },
     { "resync", LC_CDN_RESYNC, F_NODE },
@@ -270,6 +271,26 @@ static int get_lists(ctx_t *c, yajl_val tree, lc_cdn_msg_t *m)
     return 0;
 }
 
+/* An optional field of exactly n bytes written as 2n hex digits. */
+static int get_hex(ctx_t *c, yajl_val obj, const char *key, uint8_t *out, size_t n, int *has)
+{
+    yajl_val v = field(obj, key);
+    if (!v)
+        return 0;
+    if (!YAJL_IS_STRING(v) || strlen(v->u.string) != 2 * n)
+        return fail(c, "\"%s\" must be a string of %zu hex digits", key, 2 * n);
+    for (size_t i = 0; i < 2 * n; i++) {
+        char ch = v->u.string[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0)
+            return fail(c, "\"%s\" must be a string of %zu hex digits", key, 2 * n);
+        out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | d : d << 4);
+    }
+    *has = 1;
+    return 0;
+}
+
 static int parse_tree(ctx_t *c, yajl_val tree, lc_cdn_msg_t *m)
 {
     if (!YAJL_IS_OBJECT(tree))
@@ -314,6 +335,9 @@ static int parse_tree(ctx_t *c, yajl_val tree, lc_cdn_msg_t *m)
     if ((fields & F_STREAM) && copy_name(c, tree, "stream", m->stream, sizeof(m->stream)) < 0)
         return -1;
     if ((fields & F_REASON) && copy_reason(c, tree, "reason", m->reason, sizeof(m->reason)) < 0)
+        return -1;
+    if ((fields & F_AUTH) && (get_hex(c, tree, "nonce", m->nonce, sizeof(m->nonce), &m->has_nonce) < 0 ||
+                              get_hex(c, tree, "proof", m->proof, sizeof(m->proof), &m->has_proof) < 0))
         return -1;
     if ((fields & F_LISTS) && get_lists(c, tree, m) < 0)
         return -1;
@@ -375,6 +399,14 @@ static int gen_key_str(yajl_gen g, const char *key, const char *s, size_t cap)
     return gen_str(g, key, SIZE_MAX) < 0 || gen_str(g, s, cap) < 0 ? -1 : 0;
 }
 
+static int gen_hex(yajl_gen g, const char *key, const uint8_t *b, size_t n)
+{
+    char hex[2 * LC_CDN_PROOF_LEN + 1];
+    for (size_t i = 0; i < n && i < LC_CDN_PROOF_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", b[i]);
+    return gen_key_str(g, key, hex, 2 * n);
+}
+
 static int gen_body(yajl_gen g, const lc_cdn_msg_t *m, const char *name, unsigned fields)
 {
     char num[24];
@@ -396,6 +428,9 @@ static int gen_body(yajl_gen g, const lc_cdn_msg_t *m, const char *name, unsigne
     if ((fields & F_STREAM) && gen_key_str(g, "stream", m->stream, sizeof(m->stream)) < 0)
         return -1;
     if ((fields & F_REASON) && gen_key_str(g, "reason", m->reason, sizeof(m->reason)) < 0)
+        return -1;
+    if ((fields & F_AUTH) && ((m->has_nonce && gen_hex(g, "nonce", m->nonce, sizeof(m->nonce)) < 0) ||
+                              (m->has_proof && gen_hex(g, "proof", m->proof, sizeof(m->proof)) < 0)))
         return -1;
     if (fields & F_LISTS) {
         if (gen_str(g, "nodes", SIZE_MAX) < 0 || yajl_gen_array_open(g) != yajl_gen_status_ok)

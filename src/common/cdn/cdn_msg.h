@@ -23,6 +23,9 @@
 #define LC_CDN_LIST_MAX 4096      /* entries in "nodes" or "streams" */
 #define LC_CDN_REASON_MAX 256
 #define LC_CDN_FRAME_HEADER 16
+#define LC_CDN_NONCE_LEN 16       /* HELLO "nonce": 32 hex digits */
+#define LC_CDN_PROOF_LEN 32       /* HELLO "proof": HMAC-SHA256, 64 hex digits */
+#define LC_CDN_HELLO_MAX 4096     /* largest message before the hello exchange is done */
 
 enum lc_cdn_msg_type {
     LC_CDN_HELLO = 1, /* first message on every link: who I am */
@@ -55,6 +58,9 @@ typedef struct {
     int version;
     char node[LC_CDN_ADDR_MAX];   /* sender (HELLO, STATE, KEEPALIVE, BYE, PULL) */
     int role;                     /* sender's role (HELLO, STATE) */
+    int has_nonce, has_proof;     /* HELLO, with cdn.secret (cdn_hello.h) */
+    uint8_t nonce[LC_CDN_NONCE_LEN];
+    uint8_t proof[LC_CDN_PROOF_LEN];
     uint64_t serial;              /* STATE, KEEPALIVE */
     lc_cdn_peer_t *nodes;         /* STATE: owned, lc_cdn_msg_free */
     size_t nnodes;
