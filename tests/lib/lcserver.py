@@ -346,13 +346,21 @@ class Tests:
             raise CaseTimeout()
 
     def _terminated(self, signum, frame):
-        """tests/run ended the file at its time limit: say where it was."""
+        """tests/run ended the file at its time limit: say where it was, then
+        unwind (SystemExit) so that the file's own finally blocks still
+        delete what they made (network namespaces); tests/run SIGKILLs 15 s
+        later if that hangs."""
+        if _now.get("terminated"):
+            return
+        _now["terminated"] = True
         name = _now["case"]
         if name is not None:
             print("not ok - %s (file time limit reached: killed in step: %s)" % (name, self._where()), flush=True)
         else:
             print("not ok - file time limit reached between cases", flush=True)
-        self._abort()
+        _now["token"] = None  # no watchdog abort while unwinding
+        _kill_pids(_children())
+        raise SystemExit(1)
 
     def _abort(self):
         _kill_pids(_children())
@@ -414,9 +422,9 @@ class Tests:
     def __exit__(self, *exc):
         for s in self.servers:
             s.cleanup()
-        if exc[0] is not None:
+        if exc[0] is not None and not _now.get("terminated"):
             print("not ok - test file crashed: %r" % (exc[1],), flush=True)
-        code = 1 if self.failed or exc[0] else 0
+        code = 1 if self.failed or exc[0] or _now.get("terminated") else 0
         # A client library's non-daemon thread (aiortc's decoder threads of a
         # peer connection a failed case never closed) would keep the
         # interpreter from exiting: give the file's own clean-up a moment,
