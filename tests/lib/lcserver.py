@@ -20,6 +20,7 @@ udp_slot()), so test files that run in parallel never share UDP ports.
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,7 +46,7 @@ def free_port():
     return port
 
 
-CASE_TIMEOUT = 60  # seconds a case may take unless t.case(..., timeout=N) says otherwise
+CASE_TIMEOUT = 90  # seconds a case may take unless t.case(..., timeout=N) says otherwise
 
 _now = {"case": None, "step": None}  # what is running, for the time-limit messages
 
@@ -105,9 +106,9 @@ def with_udp_ports(text, lo, hi):
     if "udp_ports" in text:
         return text
     key = 'udp_ports = "%d-%d";' % (lo, hi)
-    for head in ("webrtc: {", "webrtc : {", "webrtc:{", "webrtc = {"):
-        if head in text:
-            return text.replace(head, head + " " + key + " ", 1)
+    group = re.search(r"(?<![\w.])webrtc\s*[:=]\s*\{", text)
+    if group:
+        return text[:group.end()] + " " + key + " " + text[group.end():]
     return text + "webrtc: { %s };\n" % key
 
 
