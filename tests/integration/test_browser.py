@@ -14,6 +14,7 @@ namespace and its veth pair) is stopped by PID / deleted by name at exit,
 also on failure. Skipped (reported as "ok - ... # skipped") without
 chromium + chromium-driver or without network namespaces.
 """
+# lc-test: serial  (Chromium and its renderer take a core; its WebRTC timing suffers under load)
 import json
 import os
 import shutil

@@ -1,6 +1,7 @@
 """Smoke test under valgrind: every process of a server that served sessions,
 REST calls, bad input, CDN pulls both ways and a reload exits with no
 invalid access and no definitely lost memory."""
+# lc-test: serial  (valgrind runs every process ~20x slower; its bounds assume an idle machine)
 import asyncio
 import glob
 import json
@@ -119,5 +120,5 @@ with Tests() as t:
     s = t.server(workers=1, valgrind=True, extra=CDN % (vport, "")).start()
     peer = t.server(workers=1, extra=CDN % (pport, 'point_of_entry = "127.0.0.1:%d";' % vport)).start()
     t.case("RTMP publish and play, CDN pulls both ways, sessions, REST, bad input and a reload under valgrind",
-           exercise, s, peer)
-    t.case("no process has memory errors or definite leaks", no_leaks, s)
+           exercise, s, peer, timeout=180)  # everything ~20x slower under valgrind
+    t.case("no process has memory errors or definite leaks", no_leaks, s, timeout=150)
