@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lcserver import Tests, wait_for  # noqa: E402
-from rtc_client import candidates, force_codec, new_pc, wait_ice  # noqa: E402
+from rtc_client import Player, candidates, force_codec, new_pc, wait_ice  # noqa: E402
 from aiortc import RTCSessionDescription  # noqa: E402
 from aiortc.contrib.media import MediaPlayer  # noqa: E402
 
@@ -361,7 +361,14 @@ def waiting_player(s):
             location_id(h["Location"], "whep", "a1")
             await areq(s, "DELETE", h["Location"])
             await p.close()
-        run(go(), 20)
+            # the same over WebSocket signaling: PLAYING comes once the wait is up
+            ws = Player("ws://127.0.0.1:%d/" % s.sig_port, "a1")
+            t0 = time.monotonic()
+            ev = await ws.start()
+            took = time.monotonic() - t0
+            assert ev["status"] == "PLAYING" and 1.8 < took < 4, (ev.get("status"), ev.get("info"), took)
+            await ws.stop()
+        run(go(), 25)
         assert "codecs are still unknown after 2000 ms" in s.log()
     finally:
         ff.kill()
