@@ -375,6 +375,30 @@ def waiting_player(s):
         ff.wait(5)
 
 
+def dead_owner(s):
+    """A worker killed with its sessions: the master frees their entries, so
+    a DELETE of one is a quick 404, not a wait for a worker that is gone."""
+    async def go():
+        pc, loc, answer = await publisher(s, "k1")
+        location_id(loc, "whip", "k1")
+        p = await WhepPlayer(s, "k1").start()
+        owner = worker_of(s, p.sdp)
+        pub_owner = worker_of(s, answer)
+        os.kill(owner, signal.SIGKILL)
+        await LOOP.run_in_executor(None, lambda: wait_for(lambda: owner not in workers(s), 10, "worker respawned"))
+        await LOOP.run_in_executor(None, lambda: s.wait_ready(timeout=15))
+        for pid in workers(s):  # on the respawned worker (same slot) and on the other one
+            with Stopped(pid):
+                status, _, body, took = await areq(s, "DELETE", p.location)
+            assert status == 404 and took < 1.0, (status, body, took)
+        await p.close()
+        if pub_owner != owner:
+            status, _, _, _ = await areq(s, "DELETE", loc)
+            assert status == 200
+        await pc.close()
+    run(go(), 40)
+
+
 def ids_unguessable(s):
     assert len(IDS) >= 20, IDS
     for i in IDS:
@@ -394,6 +418,7 @@ with Tests() as t:
                "always H.264, always frames", late_player, s)
         t.case("a player of a stream whose codecs are unknown waits (<= 2 s, loop not blocked), then is answered",
                waiting_player, s)
+        t.case("a killed worker's sessions leave the table: their DELETE is 404 at once", dead_owner, s)
         locked = t.server(workers=2, extra="")
         locked.write_conf(raw=open(locked.conf).read().replace(
             'signaling: { listen = "127.0.0.1:%d"; };' % locked.sig_port,
