@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/shm/session_table.h"
 #include "common/shm/stream_table.h"
 #include "master/master.h"
 
@@ -204,6 +205,7 @@ void lc_spawn_reap(lc_master_t *m)
         char how[128];
         describe_status(status, how, sizeof(how));
         int released = lc_stream_release_owner(m->cycle.shm, slot);
+        lc_session_release_owner(m->cycle.shm, slot); /* its WHIP/WHEP sessions: a DELETE now finds none */
         int expected = m->stopping || c->draining ||
                        (WIFEXITED(status) && WEXITSTATUS(status) == 0 && c->generation != m->cycle.generation);
         lc_log(expected ? LC_LOG_INFO : LC_LOG_ERROR, "%s %d (pid %d, generation %u) %s%s", role_name(c->role),

@@ -6,6 +6,7 @@
 #include "common/shm/shm.h"
 
 #include "common/shm/cdn_table.h"
+#include "common/shm/session_table.h"
 
 #include <errno.h>
 #include <string.h>
@@ -17,7 +18,8 @@
 lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
 {
     pthread_mutexattr_t ma;
-    uint64_t hdr, procs, streams, cdn = ALIGN64(sizeof(lc_cdn_table_t));
+    uint64_t hdr, procs, streams, sessions, cdn = ALIGN64(sizeof(lc_cdn_table_t));
+    uint32_t sessions_max = lc_session_table_size(streams_max);
 
     ring_size &= ~(uint64_t)63;
     /* a ring is its header (config slots included, ~64 KiB) plus data: below
@@ -28,15 +30,16 @@ lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
     }
     procs = ALIGN64(sizeof(lc_proc_t)) * LC_PROC_SLOTS;
     streams = sizeof(lc_stream_t) * (uint64_t)streams_max;
+    sessions = ALIGN64(sizeof(lc_session_t) * (uint64_t)sessions_max);
     /* the ring count depends on the header size, which depends on the ring count:
      * size the header for the most rings that could fit at all */
     uint64_t max_rings = size / ring_size;
     hdr = ALIGN64(sizeof(lc_shm_t) + max_rings * sizeof(_Atomic uint32_t));
-    if (hdr + procs + ALIGN64(streams) + cdn + ring_size > size) {
+    if (hdr + procs + ALIGN64(streams) + sessions + cdn + ring_size > size) {
         errno = ENOSPC;
         return NULL;
     }
-    uint64_t rings = (size - hdr - procs - ALIGN64(streams) - cdn) / ring_size;
+    uint64_t rings = (size - hdr - procs - ALIGN64(streams) - sessions - cdn) / ring_size;
 
     void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
@@ -47,9 +50,11 @@ lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
     shm->ring_size = ring_size;
     shm->rings = (uint32_t)rings;
     shm->streams_max = streams_max;
+    shm->sessions_max = sessions_max;
     shm->off_procs = hdr;
     shm->off_streams = hdr + procs;
-    shm->off_cdn = ALIGN64(hdr + procs + streams);
+    shm->off_sessions = ALIGN64(hdr + procs + streams);
+    shm->off_cdn = shm->off_sessions + sessions;
     shm->off_rings = shm->off_cdn + cdn;
     shm->started_at = time(NULL);
 
@@ -82,6 +87,11 @@ lc_proc_t *lc_shm_proc(lc_shm_t *shm, int slot)
 lc_stream_t *lc_shm_stream(lc_shm_t *shm, uint32_t id)
 {
     return (lc_stream_t *)((char *)shm + shm->off_streams) + id;
+}
+
+lc_session_t *lc_shm_session(lc_shm_t *shm, uint32_t idx)
+{
+    return (lc_session_t *)((char *)shm + shm->off_sessions) + idx;
 }
 
 lc_ring_t *lc_shm_ring(lc_shm_t *shm, uint32_t ring)

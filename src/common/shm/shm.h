@@ -4,7 +4,7 @@
  *
  * Layout, all by offset from the arena start:
  *   lc_shm_t header | lc_proc_t procs[LC_PROC_SLOTS] | lc_stream_t streams[streams_max] |
- *   lc_cdn_table_t (cdn_table.h) | rings
+ *   lc_session_t sessions[sessions_max] (session_table.h) | lc_cdn_table_t (cdn_table.h) | rings
  * The header's robust, process-shared mutex guards allocation of stream
  * entries and rings (publish/unpublish, never per frame); if its holder dies
  * the next locker repairs it. Everything per frame is lock-free (ring.h).
@@ -45,6 +45,7 @@ typedef struct {
     _Atomic uint32_t publishers;   /* publishing sessions in this process */
     _Atomic uint64_t bytes_in;     /* media payload bytes received from publishers */
     _Atomic uint64_t bytes_out;    /* media bytes queued to players */
+    _Atomic uint32_t session_requests; /* another process asked us to end a session (session_table.h) */
     _Alignas(64) char end_[];
 } lc_proc_t;
 
@@ -62,7 +63,11 @@ typedef struct {
     char name[LC_STREAM_NAME_MAX];
     /* Descriptive, written by the owner after publish, read by control. */
     char publisher[64];            /* "rtmp 1.2.3.4:5678" */
-    _Atomic uint32_t vcodec, acodec;  /* lc_codec_t of the frames seen */
+    _Atomic uint32_t vcodec, acodec;  /* lc_codec_t: declared by the publish, else of the frames seen */
+    /* 1 once the publisher said what it sends (a WebRTC offer is negotiated):
+     * vcodec/acodec then hold even before the first frame, 0 meaning none */
+    _Atomic uint32_t codecs_declared;
+    char h264_profile[8];          /* the publisher's profile-level-id ("42e01f"), "" unknown; before declared */
     _Atomic uint64_t bytes_in;     /* payload bytes written to the ring */
     _Atomic uint64_t frames_in;
     _Atomic uint32_t bitrate_kbps; /* over the last second, updated by the owner */
@@ -80,7 +85,9 @@ typedef struct {
     uint64_t ring_size;
     uint32_t rings;
     uint32_t pad;
-    uint64_t off_procs, off_streams, off_cdn, off_rings;
+    uint64_t off_procs, off_streams, off_sessions, off_cdn, off_rings;
+    uint32_t sessions_max;
+    uint32_t pad2;
     int64_t started_at;
     pthread_mutex_t lock;
     _Atomic uint64_t ring_bytes;   /* payload bytes written into all rings */
@@ -98,6 +105,8 @@ void lc_shm_destroy(lc_shm_t *shm);
 
 lc_proc_t *lc_shm_proc(lc_shm_t *shm, int slot);
 lc_stream_t *lc_shm_stream(lc_shm_t *shm, uint32_t id);
+struct lc_session;
+struct lc_session *lc_shm_session(lc_shm_t *shm, uint32_t idx);
 lc_ring_t *lc_shm_ring(lc_shm_t *shm, uint32_t ring);
 
 /* The allocation lock; repairs itself if a holder died. */

@@ -61,6 +61,8 @@ int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t own
     s->publisher[0] = '\0';
     atomic_store_explicit(&s->vcodec, 0, memory_order_relaxed);
     atomic_store_explicit(&s->acodec, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->codecs_declared, 0, memory_order_relaxed);
+    s->h264_profile[0] = '\0';
     atomic_store_explicit(&s->bytes_in, 0, memory_order_relaxed);
     atomic_store_explicit(&s->frames_in, 0, memory_order_relaxed);
     atomic_store_explicit(&s->bitrate_kbps, 0, memory_order_relaxed);
@@ -176,6 +178,34 @@ int lc_stream_request_terminate(lc_shm_t *shm, const char *name)
     atomic_store_explicit(&s->terminate, 1, memory_order_release);
     if (s->owner_slot >= 0)
         lc_notify_wake(shm, s->owner_slot);
+    return 0;
+}
+
+void lc_stream_declare_codecs(lc_shm_t *shm, uint32_t id, int vcodec, int acodec, const char *h264_profile)
+{
+    lc_stream_t *s = lc_shm_stream(shm, id);
+    snprintf(s->h264_profile, sizeof(s->h264_profile), "%s", h264_profile ? h264_profile : "");
+    atomic_store_explicit(&s->vcodec, (uint32_t)vcodec, memory_order_relaxed);
+    atomic_store_explicit(&s->acodec, (uint32_t)acodec, memory_order_relaxed);
+    /* pairs with the acquire load in lc_stream_codecs: the fields above are visible with it */
+    atomic_store_explicit(&s->codecs_declared, 1, memory_order_release);
+}
+
+int lc_stream_codecs(lc_shm_t *shm, const char *name, lc_stream_codecs_t *out)
+{
+    uint32_t id, gen;
+    memset(out, 0, sizeof(*out));
+    if (lc_stream_find(shm, name, &id, &gen) < 0)
+        return -ENOENT;
+    lc_stream_t *s = lc_shm_stream(shm, id);
+    int declared = (int)atomic_load_explicit(&s->codecs_declared, memory_order_acquire);
+    out->vcodec = (int)atomic_load_explicit(&s->vcodec, memory_order_relaxed);
+    out->acodec = (int)atomic_load_explicit(&s->acodec, memory_order_relaxed);
+    if (declared)
+        snprintf(out->h264_profile, sizeof(out->h264_profile), "%s", s->h264_profile);
+    /* without a declaration (RTMP), the first video frame says it: audio
+     * alone does not, as video usually follows it within milliseconds */
+    out->known = declared || out->vcodec != 0;
     return 0;
 }
 

@@ -38,6 +38,19 @@ int lc_stream_write(lc_shm_t *shm, uint32_t id, const lc_frame_t *f, const void 
 /* Side slots in the order a new reader needs them: metadata, video config, audio config. */
 extern const unsigned lc_stream_config_order[3];
 
+/* The publisher says what it sends before its first frame (a WebRTC offer
+ * negotiated): players arriving before that frame are answered with it.
+ * vcodec/acodec are lc_codec_t, 0 for none; h264_profile NULL or "" unknown. */
+void lc_stream_declare_codecs(lc_shm_t *shm, uint32_t id, int vcodec, int acodec, const char *h264_profile);
+
+typedef struct {
+    int known;             /* declared by the publisher, or its first video frame seen */
+    int vcodec, acodec;    /* lc_codec_t, 0 none (or not seen yet when !known) */
+    char h264_profile[8];  /* "" unknown */
+} lc_stream_codecs_t;
+/* The codecs of the live stream `name`: 0 with *out, or -ENOENT. */
+int lc_stream_codecs(lc_shm_t *shm, const char *name, lc_stream_codecs_t *out);
+
 /* Number of live streams. */
 uint32_t lc_stream_count(lc_shm_t *shm);
 

@@ -17,6 +17,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/core/log.h"
+#include "common/core/secret.h"
 #include "common/json/sig_msg.h"
 #include "worker/webrtc/rtc.h"
 
@@ -95,7 +96,28 @@ static void stream_ended(void *ctx, const char *why)
     stream_unlink(st);
 }
 
-static const lc_rtc_owner_ops_t stream_ops = { stream_ended };
+static void stream_started(lc_sig_stream_t *st, const char *answer)
+{
+    send_event(st->sig, "stream", "id", st->id, "name", st->name, "status",
+               st->role == LC_RTC_PUBLISH ? "PUBLISHING" : "PLAYING", "sdp", answer, "info", lc_rtc_info(st->rtc),
+               NULL);
+}
+
+/* A player that waited for the stream's codecs is answered, or refused. */
+static void stream_answered(void *ctx, const char *answer, const char *why)
+{
+    lc_sig_stream_t *st = ctx;
+    if (answer) {
+        stream_started(st, answer);
+        return;
+    }
+    lc_log_info("[sess:%llx %s] play of \"%s\" refused: %s", (unsigned long long)lc_ws_session_id(st->sig->ws),
+                lc_ws_session_peer(st->sig->ws), st->name, why);
+    send_event(st->sig, "stream", "id", st->id, "name", st->name, "status", "FAILED", "info", why, NULL);
+    stream_unlink(st);
+}
+
+static const lc_rtc_owner_ops_t stream_ops = { stream_ended, stream_answered };
 
 static lc_sig_stream_t *stream_find(lc_signaling_t *sig, const char *id)
 {
@@ -114,7 +136,7 @@ static void start_stream(lc_signaling_t *sig, const lc_sig_msg_t *m, int role)
         n++;
     const char *token = lc_ws_session_worker(sig->ws)->cycle->conf->signaling_publish_token;
     const char *fail = !m->name[0] ? "Bad stream name" : !m->sdp ? "Bad SDP: the message has no sdp"
-                     : role == LC_RTC_PUBLISH && token[0] && strcmp(token, m->token) != 0
+                     : role == LC_RTC_PUBLISH && token[0] && !lc_secret_equal(m->token, strlen(m->token), token)
                          ? "Not authorized: publishing needs the right token"
                      : stream_find(sig, m->id) ? "A stream with this id is already open in this session"
                      : n >= MAX_STREAMS ? "Too many streams in one session" : NULL;
@@ -133,8 +155,9 @@ static void start_stream(lc_signaling_t *sig, const lc_sig_msg_t *m, int role)
     snprintf(st->name, sizeof(st->name), "%s", m->name);
     snprintf(who, sizeof(who), "ws %s", lc_ws_session_peer(sig->ws));
     lc_worker_t *w = lc_ws_session_worker(sig->ws);
-    if (lc_rtc_start(w, role, m->name, m->sdp, strlen(m->sdp), who, &stream_ops, st, &answer, &st->rtc, err,
-                     sizeof(err)) < 0) {
+    int rc = lc_rtc_start(w, role, m->name, m->sdp, strlen(m->sdp), who, &stream_ops, st, &answer, &st->rtc, err,
+                          sizeof(err));
+    if (rc < 0) {
         lc_log_info("[sess:%llx %s] %s of \"%s\" refused: %s", (unsigned long long)lc_ws_session_id(sig->ws),
                     lc_ws_session_peer(sig->ws), role == LC_RTC_PUBLISH ? "publish" : "play", m->name, err);
         send_event(sig, "stream", "id", m->id, "name", m->name, "status", "FAILED", "info", err, NULL);
@@ -143,8 +166,8 @@ static void start_stream(lc_signaling_t *sig, const lc_sig_msg_t *m, int role)
     }
     st->next = sig->streams;
     sig->streams = st;
-    send_event(sig, "stream", "id", m->id, "name", m->name, "status", role == LC_RTC_PUBLISH ? "PUBLISHING" : "PLAYING",
-               "sdp", answer, "info", lc_rtc_info(st->rtc), NULL);
+    if (rc == 0) /* else the answer comes through stream_answered */
+        stream_started(st, answer);
     free(answer);
 }
 

@@ -41,6 +41,7 @@ struct lc_ws_session {
     lc_ws_assembly_t asm_;
     struct evbuffer *message;
     lc_signaling_t sig;
+    lc_whip_pending_t *whip;   /* a WHIP/WHEP answer that waits (whip.h) */
 };
 
 static lc_ws_session_t *sessions;
@@ -53,6 +54,8 @@ static void session_free(lc_ws_session_t *s)
         sessions = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    if (s->whip)
+        lc_whip_cancel(s->whip);
     lc_signaling_end(&s->sig);
     bufferevent_free(s->bev);
     evbuffer_free(s->message);
@@ -138,6 +141,14 @@ static void protocol_error(lc_ws_session_t *s, int code, const char *why)
     lc_ws_session_close(s, code, why);
 }
 
+/* A waiting WHIP/WHEP answer has been written: send it, close. */
+static void whip_answered(void *ctx)
+{
+    lc_ws_session_t *s = ctx;
+    s->whip = NULL;
+    close_after_flush(s);
+}
+
 /* A WHIP/WHEP request: wait for its whole body, answer, close. 0 = need
  * more bytes, -1 = answered (the connection closes after the flush). */
 static int handle_whip(lc_ws_session_t *s, const lc_http_request_t *req)
@@ -158,11 +169,15 @@ static int handle_whip(lc_ws_session_t *s, const lc_http_request_t *req)
     lc_http_parse_request(buf, req->head_len, MAX_HEAD, &again, &err); /* pointers into the pulled-up copy */
     const lc_http_header_t *ct = lc_http_find_header(&again, "Content-Type");
     const lc_http_header_t *auth = lc_http_find_header(&again, "Authorization");
-    lc_whip_request(s->w, again.method, again.method_len, again.target, again.target_len, ct ? ct->value : NULL,
-                    ct ? ct->value_len : 0, auth ? auth->value : NULL, auth ? auth->value_len : 0,
-                    buf + req->head_len, (size_t)blen, s->peer, bufferevent_get_output(s->bev));
+    s->whip = lc_whip_request(s->w, again.method, again.method_len, again.target, again.target_len,
+                              ct ? ct->value : NULL, ct ? ct->value_len : 0, auth ? auth->value : NULL,
+                              auth ? auth->value_len : 0, buf + req->head_len, (size_t)blen, s->peer,
+                              bufferevent_get_output(s->bev), whip_answered, s);
     evbuffer_drain(in, req->head_len + (size_t)blen);
-    close_after_flush(s);
+    if (s->whip) /* answered later (whip_answered), within seconds: read nothing more meanwhile */
+        bufferevent_disable(s->bev, EV_READ);
+    else
+        close_after_flush(s);
     return -1;
 }
 

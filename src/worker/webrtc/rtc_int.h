@@ -96,6 +96,8 @@ struct lc_rtc_session {
     uint8_t fir_seq;
     /* play */
     lc_play_t *play;
+    lc_sdp_t *waiting_offer;       /* a player's offer held until the stream's codecs are known */
+    uint64_t wait_until_ms;        /* then it is answered all the same (SPEC 6: at most 2 s) */
     uint8_t sps[LC_RTP_H264_PS_MAX], pps[LC_RTP_H264_PS_MAX];
     size_t sps_len, pps_len;
     /* data channels */

@@ -114,6 +114,7 @@ static void session_free(lc_rtc_session_t *s)
         event_free(s->timer);
     lc_srtp_free(s->srtp);
     lc_dtls_free(s->dtls);
+    lc_sdp_free(s->waiting_offer);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -132,8 +133,11 @@ void lc_rtc_end(lc_rtc_session_t *s, const char *why)
     SLOG(s, LC_LOG_INFO, "ends: %s", why);
     const lc_rtc_owner_ops_t *ops = s->owner;
     void *ctx = s->owner_ctx;
+    int waiting = s->waiting_offer != NULL;
     session_free(s);
-    if (ops && ops->on_end)
+    if (ops && waiting)
+        ops->on_answer(ctx, NULL, why); /* never answered: the owner is told why */
+    else if (ops && ops->on_end)
         ops->on_end(ctx, why);
 }
 
@@ -382,23 +386,28 @@ static void take_track(rtc_track_t *t, const lc_sdp_negotiate_media_t *m)
     t->clock = m->clock;
 }
 
-/* What a PLAY offer is measured against: the stream's codecs as far as its
- * frames have shown them. Audio other than Opus cannot go to a WebRTC
- * player until live transcoding lands. */
-static void stream_codecs(lc_rtc_session_t *s, lc_sdp_negotiate_policy_t *pol)
+/* What a PLAY offer is measured against: the stream's codecs as the
+ * publisher declared them (a WebRTC offer), else as far as its frames have
+ * shown them. Audio other than Opus cannot go to a WebRTC player until live
+ * transcoding lands. profile: where the publisher's H.264 profile-level-id
+ * is kept while the policy points at it. */
+static void stream_codecs(lc_rtc_session_t *s, lc_sdp_negotiate_policy_t *pol, char profile[8])
 {
     lc_shm_t *shm = s->w->cycle->shm;
-    uint32_t id, gen;
+    lc_stream_codecs_t c;
     int v = 0, a = 0;
-    pol->stream_video = pol->stream_audio = NULL;
-    if (lc_stream_find(shm, s->name, &id, &gen) == 0) {
-        lc_stream_t *e = lc_shm_stream(shm, id);
-        v = (int)atomic_load(&e->vcodec);
-        a = (int)atomic_load(&e->acodec);
+    pol->stream_video = pol->stream_audio = pol->stream_h264_profile = NULL;
+    profile[0] = '\0';
+    if (lc_stream_codecs(shm, s->name, &c) == 0) {
+        v = c.vcodec;
+        a = c.acodec;
+        snprintf(profile, 8, "%s", c.h264_profile);
     } else if (lc_cdn_route_codecs(shm, s->name, &v, &a) < 0) {
         return;
     }
     pol->stream_video = v == LC_CODEC_H264 ? "H264" : v == LC_CODEC_VP8 ? "VP8" : NULL;
+    if (v == LC_CODEC_H264 && profile[0])
+        pol->stream_h264_profile = profile;
     /* audio that cannot be sent is still answered (Opus, silent): clients
      * such as aiortc cannot take a rejected audio section */
     pol->stream_audio = "opus";
@@ -406,47 +415,76 @@ static void stream_codecs(lc_rtc_session_t *s, lc_sdp_negotiate_policy_t *pol)
         s->info = a == LC_CODEC_AAC ? "video only: the stream's audio is AAC, which WebRTC players get once live "
                                       "transcoding lands"
                                     : "video only: the stream's audio codec needs live transcoding for WebRTC";
-    if (!v && !a) { /* nothing seen yet: let the offer choose */
+    if (!v && !a) { /* nothing known after the wait: let the offer choose */
         pol->stream_video = "VP8";
         pol->stream_audio = "opus";
     }
 }
 
-int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, size_t len, const char *who,
-                 const lc_rtc_owner_ops_t *ops, void *ctx, char **answer, lc_rtc_session_t **out, char *err,
-                 size_t errlen)
+/* Does the play side know what the stream carries? A WebRTC publisher
+ * declares it with its offer; an RTMP one with its first video frame; a CDN
+ * route once its origin has seen frames. A stream gone is "known": the
+ * answer then says it is not found. */
+static int stream_codecs_known(lc_rtc_session_t *s)
+{
+    lc_shm_t *shm = s->w->cycle->shm;
+    lc_stream_codecs_t c;
+    int v = 0, a = 0;
+    if (lc_stream_codecs(shm, s->name, &c) == 0)
+        return c.known;
+    if (lc_cdn_route_codecs(shm, s->name, &v, &a) == 0)
+        return v || a;
+    return 1;
+}
+
+/* The publisher's codecs go into the stream's shared record before its
+ * answer goes out: a player arriving on any worker before the first frame
+ * is answered with them (not with whatever its offer prefers). */
+static void declare_publish(lc_rtc_session_t *s, const lc_sdp_negotiate_t *neg)
+{
+    lc_shm_t *shm = s->w->cycle->shm;
+    uint32_t id, gen;
+    char profile[8] = "";
+    if (lc_stream_find(shm, s->name, &id, &gen) < 0 || lc_shm_stream(shm, id)->owner_slot != s->w->cycle->slot)
+        return;
+    if (s->video.on && s->video.codec == LC_CODEC_H264) {
+        size_t n;
+        const char *plid = lc_sdp_fmtp_find(neg->media[neg->video].fmtp, "profile-level-id", &n);
+        if (plid && n == 6)
+            snprintf(profile, sizeof(profile), "%.6s", plid);
+    }
+    lc_stream_declare_codecs(shm, id, s->video.on ? s->video.codec : 0, s->audio.on ? s->audio.codec : 0, profile);
+}
+
+static void session_link(lc_rtc_session_t *s)
+{
+    s->next = sessions;
+    if (sessions)
+        sessions->prev = s;
+    sessions = s;
+    lc_worker_session_opened(s->w);
+}
+
+#define WAIT_TICK_MS 20
+#define WAIT_MAX_MS 2000
+
+/* Negotiate the offer and make the answer; on success the session is on its
+ * way (ICE expected). On failure -1 with err, nothing of the session started. */
+static int answer_offer(lc_rtc_session_t *s, lc_sdp_t *sdp, char **answer, char *err, size_t errlen)
 {
     const char *video[2], *audio[1];
     size_t nvideo = 0, naudio = 0;
-    lc_sdp_negotiate_t *neg = NULL;
-    lc_sdp_t *sdp = NULL;
-    lc_rtc_session_t *s = calloc(1, sizeof(*s));
+    char profile[8];
+    lc_worker_t *w = s->w;
+    int role = s->role;
+    lc_sdp_negotiate_t *neg = calloc(1, sizeof(*neg));
     int rc = -1;
 
     *answer = NULL;
-    if (!lc_rtc_udp_port()) {
-        free(s);
-        snprintf(err, errlen, "WebRTC is not available on this server: no UDP port (see its error log)");
-        return -1;
-    }
-    if (!s) {
+    if (!neg) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    s->w = w;
-    s->id = ++next_id;
-    s->role = role;
-    s->owner = ops;
-    s->owner_ctx = ctx;
-    snprintf(s->name, sizeof(s->name), "%s", name);
-    snprintf(s->who, sizeof(s->who), "webrtc %s", who);
-    random_token(s->ufrag, 8);
-    random_token(s->pwd, 24);
-    s->created_ms = s->last_heard_ms = lc_rtc_now_ms();
-    s->started_us = lc_rtc_now_us();
-
-    if (!(sdp = lc_sdp_parse(offer, len, err, errlen)) || !(neg = calloc(1, sizeof(*neg))))
-        goto out;
     /* codecs.video / codecs.audio, in their order, as far as WebRTC media here goes */
     const lc_conf_t *conf = w->cycle->conf;
     for (size_t i = 0; i < conf->codecs_video.n && nvideo < 2; i++)
@@ -457,11 +495,11 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
             audio[naudio++] = conf->codecs_audio.v[i];
     lc_sdp_negotiate_policy_t pol = { video, nvideo, audio, naudio, 1, NULL, NULL, NULL };
     if (role == LC_RTC_PLAY) {
-        if (!lc_core_playable(w, name)) {
+        if (!lc_core_playable(w, s->name)) {
             snprintf(err, errlen, "Stream not found");
             goto out;
         }
-        stream_codecs(s, &pol);
+        stream_codecs(s, &pol, profile);
     }
     if (lc_sdp_negotiate_offer(sdp, role == LC_RTC_PUBLISH ? LC_SDP_NEGOTIATE_PUBLISH : LC_SDP_NEGOTIATE_PLAY, &pol,
                                neg, err, errlen) < 0)
@@ -501,8 +539,11 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
     };
     if (!(*answer = lc_sdp_negotiate_answer(neg, &srv, err, errlen)))
         goto out;
-    if (role == LC_RTC_PUBLISH && lc_rtc_publish_begin(s, err, errlen) < 0)
-        goto out;
+    if (role == LC_RTC_PUBLISH) {
+        if (lc_rtc_publish_begin(s, err, errlen) < 0)
+            goto out;
+        declare_publish(s, neg);
+    }
     s->timer = event_new(w->base, -1, EV_PERSIST, on_tick, s);
     struct timeval tv = { 0, TICK_MS * 1000 };
     if (!s->timer || event_add(s->timer, &tv) < 0) {
@@ -512,13 +553,7 @@ int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, 
         goto out;
     }
     lc_rtc_udp_add_ufrag(s->ufrag, s);
-    s->next = sessions;
-    if (sessions)
-        sessions->prev = s;
-    sessions = s;
-    lc_worker_session_opened(w);
-    *out = s;
-    SLOG(s, LC_LOG_INFO, "offer from %s answered: video %s, audio %s", who,
+    SLOG(s, LC_LOG_INFO, "offer from %s answered: video %s, audio %s", s->who + 7,
          s->video.on ? lc_codec_name(s->video.codec) : "none", s->audio.on ? lc_codec_name(s->audio.codec) : "none");
     rc = 0;
 out:
@@ -527,9 +562,107 @@ out:
         *answer = NULL;
         if (s->timer)
             event_free(s->timer);
-        free(s);
+        s->timer = NULL;
     }
     free(neg);
-    lc_sdp_free(sdp);
     return rc;
+}
+
+/* A waiting player: answer it once the stream's codecs are known, or when
+ * the wait is up. The owner hears either way (on_answer). */
+static void on_wait_tick(evutil_socket_t fd, short what, void *arg)
+{
+    lc_rtc_session_t *s = arg;
+    char err[300];
+    char *answer = NULL;
+    (void)fd;
+    (void)what;
+    int known = stream_codecs_known(s);
+    if (!known && lc_rtc_now_ms() < s->wait_until_ms)
+        return;
+    if (!known)
+        SLOG(s, LC_LOG_INFO, "the stream's codecs are still unknown after %d ms: answering with the offer's",
+             WAIT_MAX_MS);
+    event_free(s->timer);
+    s->timer = NULL;
+    lc_sdp_t *sdp = s->waiting_offer;
+    s->waiting_offer = NULL;
+    int rc = answer_offer(s, sdp, &answer, err, sizeof(err));
+    lc_sdp_free(sdp);
+    const lc_rtc_owner_ops_t *ops = s->owner;
+    void *ctx = s->owner_ctx;
+    if (rc < 0) {
+        SLOG(s, LC_LOG_INFO, "offer from %s refused: %s", s->who + 7, err);
+        s->owner = NULL; /* told below, through on_answer */
+        lc_rtc_end(s, err);
+        if (ops)
+            ops->on_answer(ctx, NULL, err);
+        return;
+    }
+    if (ops)
+        ops->on_answer(ctx, answer, NULL); /* may stop the session: s is not used after */
+    free(answer);
+}
+
+int lc_rtc_start(lc_worker_t *w, int role, const char *name, const char *offer, size_t len, const char *who,
+                 const lc_rtc_owner_ops_t *ops, void *ctx, char **answer, lc_rtc_session_t **out, char *err,
+                 size_t errlen)
+{
+    lc_sdp_t *sdp = NULL;
+    lc_rtc_session_t *s;
+
+    *answer = NULL;
+    if (!lc_rtc_udp_port()) {
+        snprintf(err, errlen, "WebRTC is not available on this server: no UDP port (see its error log)");
+        return -1;
+    }
+    if (!(s = calloc(1, sizeof(*s)))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->w = w;
+    s->id = ++next_id;
+    s->role = role;
+    s->owner = ops;
+    s->owner_ctx = ctx;
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    snprintf(s->who, sizeof(s->who), "webrtc %s", who);
+    random_token(s->ufrag, 8);
+    random_token(s->pwd, 24);
+    s->created_ms = s->last_heard_ms = lc_rtc_now_ms();
+    s->started_us = lc_rtc_now_us();
+
+    if (!(sdp = lc_sdp_parse(offer, len, err, errlen))) {
+        free(s);
+        return -1;
+    }
+    if (role == LC_RTC_PLAY && lc_core_playable(w, name) && !stream_codecs_known(s)) {
+        /* published, but what it carries is not known yet (an RTMP publisher
+         * before its first video frame): wait for it, without blocking */
+        s->waiting_offer = sdp;
+        s->wait_until_ms = lc_rtc_now_ms() + WAIT_MAX_MS;
+        s->timer = event_new(w->base, -1, EV_PERSIST, on_wait_tick, s);
+        struct timeval tv = { 0, WAIT_TICK_MS * 1000 };
+        if (!s->timer || event_add(s->timer, &tv) < 0) {
+            snprintf(err, errlen, "out of timers");
+            if (s->timer)
+                event_free(s->timer);
+            lc_sdp_free(sdp);
+            free(s);
+            return -1;
+        }
+        session_link(s);
+        SLOG(s, LC_LOG_DEBUG, "offer from %s waits for the stream's codecs", who);
+        *out = s;
+        return 1;
+    }
+    if (answer_offer(s, sdp, answer, err, errlen) < 0) {
+        lc_sdp_free(sdp);
+        free(s);
+        return -1;
+    }
+    lc_sdp_free(sdp);
+    session_link(s);
+    *out = s;
+    return 0;
 }
