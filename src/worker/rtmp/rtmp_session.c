@@ -540,8 +540,12 @@ static int handle_command(lc_rtmp_session_t *s, const lc_rtmp_msg_t *m)
     const char *err;
     if (lc_rtmp_cmd_parse(m->type, m->payload, m->len, &c, &err) < 0) {
         int connect = c.name && strcmp(c.name, "connect") == 0;
+        /* the name goes into the log and the reply only when it is a plain word */
+        int word = c.name && c.name[0] && strlen(c.name) < 32;
+        for (const char *p = c.name; word && *p; p++)
+            word = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
         refuse(s, c.has_txn ? c.txn : 0, connect ? "NetConnection.Connect.Rejected" : NULL, "closed: ",
-               "bad AMF0 command%s%s: %s", c.name ? " " : "", c.name && strlen(c.name) < 32 ? c.name : "", err);
+               "bad AMF0 command%s%s: %s", word ? " " : "", word ? c.name : "", err);
         lc_rtmp_cmd_free(&c);
         return -1;
     }
