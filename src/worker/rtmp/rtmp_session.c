@@ -633,6 +633,35 @@ static int handle_message(lc_rtmp_session_t *s, lc_rtmp_msg_t *m)
 
 /* ---- input ---- */
 
+/* The worker's partial-message budget would be spent by the `need` bytes s
+ * is about to feed: close the connection holding the most partial bytes
+ * instead, when that is not s. What fills the budget is connections that
+ * announce large messages and never finish them; a publisher's keyframe in
+ * flight is a few hundred KB, so it is not the one to go. When s holds the
+ * most, its own reader refuses the bytes. */
+static void make_room(lc_rtmp_session_t *s, size_t need)
+{
+    while (partial_budget.used + need > partial_budget.limit) {
+        lc_rtmp_session_t *big = NULL;
+        size_t most = lc_rtmp_chunk_reader_held(s->reader);
+        for (lc_rtmp_session_t *x = sessions; x; x = x->next) {
+            size_t held = x != s && x->reader ? lc_rtmp_chunk_reader_held(x->reader) : 0;
+            if (held > most) {
+                big = x;
+                most = held;
+            }
+        }
+        if (!big)
+            return;
+        if (!big->closing)
+            refuse(big, 0, NULL, "closed: ", "partial messages over the worker's limit (all RTMP connections): "
+                   "this connection holds the most (%zu bytes)", most);
+        lc_rtmp_chunk_reader_free(big->reader); /* gives its bytes back now, not after the flush */
+        big->reader = NULL;
+        close_after_flush(big);                 /* may free big */
+    }
+}
+
 static int read_chunks(lc_rtmp_session_t *s)
 {
     struct evbuffer *in = bufferevent_get_input(s->bev);
@@ -651,6 +680,8 @@ static int read_chunks(lc_rtmp_session_t *s)
                 lc_rtmp_msg_t m;
                 int got;
                 const char *err;
+                if (partial_budget.used + left > partial_budget.limit)
+                    make_room(s, left);
                 long n = lc_rtmp_chunk_feed(s->reader, p, left, &m, &got, &err);
                 if (n < 0)
                     return refuse(s, 0, NULL, "closed: RTMP protocol error: ", "%s", err);
