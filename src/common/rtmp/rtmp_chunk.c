@@ -15,7 +15,9 @@
  *
  * Memory: a partial message's buffer grows with the bytes that actually
  * arrived, not with the length its header claims, so LC_RTMP_MAX_CSID
- * headers announcing max_message each cost nothing until data follows.
+ * headers announcing max_message each cost nothing until data follows;
+ * the bytes that do arrive are counted (r->held, and the shared budget)
+ * and bounded as rtmp_chunk.h says.
  */
 #include "common/rtmp/rtmp_chunk.h"
 
@@ -51,6 +53,10 @@ struct lc_rtmp_chunk_reader {
 
     chunk_stream_t cs[LC_RTMP_MAX_CSID];
     int ncs;
+    int partials;           /* chunk streams with in_msg set */
+    size_t held;            /* sum of got over partial messages */
+    size_t max_held;
+    lc_rtmp_chunk_budget_t *budget;
 
     int phase;
     uint8_t hdr[HDR_MAX];   /* the chunk header being collected */
@@ -76,8 +82,14 @@ static uint32_t rd_be(const uint8_t *p, int n)
     return v;
 }
 
+static void drop_message(lc_rtmp_chunk_reader_t *r, chunk_stream_t *st);
+
+/* A failed reader never reads again: what it held goes back at once (and
+ * to the budget), not when the session is finally freed. */
 static long fail(lc_rtmp_chunk_reader_t *r, const char **err, const char *why)
 {
+    for (int i = 0; i < r->ncs; i++)
+        drop_message(r, &r->cs[i]);
     r->failed = why;
     if (err != NULL)
         *err = why;
@@ -91,6 +103,7 @@ lc_rtmp_chunk_reader_t *lc_rtmp_chunk_reader_new(uint32_t max_message)
     if (r == NULL)
         return NULL;
     r->max_message = max_message;
+    r->max_held = 2 * (size_t)max_message;
     r->chunk_size = LC_RTMP_DEFAULT_CHUNK;
     r->phase = PH_BASIC0;
     r->hdr_need = 1;
@@ -101,9 +114,25 @@ void lc_rtmp_chunk_reader_free(lc_rtmp_chunk_reader_t *r)
 {
     if (r == NULL)
         return;
+    if (r->budget != NULL)
+        r->budget->used -= r->held;
     for (int i = 0; i < r->ncs; i++)
         free(r->cs[i].buf);
     free(r);
+}
+
+void lc_rtmp_chunk_reader_set_budget(lc_rtmp_chunk_reader_t *r, lc_rtmp_chunk_budget_t *b)
+{
+    if (r->budget != NULL)
+        r->budget->used -= r->held;
+    r->budget = b;
+    if (b != NULL)
+        b->used += r->held;
+}
+
+size_t lc_rtmp_chunk_reader_held(const lc_rtmp_chunk_reader_t *r)
+{
+    return r->held;
 }
 
 uint32_t lc_rtmp_chunk_reader_chunk_size(const lc_rtmp_chunk_reader_t *r)
@@ -119,8 +148,21 @@ static chunk_stream_t *find_cs(lc_rtmp_chunk_reader_t *r, uint32_t csid)
     return NULL;
 }
 
-static void drop_message(chunk_stream_t *st)
+/* The message on st no longer counts as partial (delivered or dropped). */
+static void release(lc_rtmp_chunk_reader_t *r, chunk_stream_t *st)
 {
+    if (!st->in_msg)
+        return;
+    r->held -= st->got;
+    if (r->budget != NULL)
+        r->budget->used -= st->got;
+    r->partials--;
+    st->in_msg = 0;
+}
+
+static void drop_message(lc_rtmp_chunk_reader_t *r, chunk_stream_t *st)
+{
+    release(r, st);
     free(st->buf);
     st->buf = NULL;
     st->got = st->cap = 0;
@@ -227,6 +269,9 @@ static long apply_header(lc_rtmp_chunk_reader_t *r, int has_ext, uint32_t ext, l
     if (!st->in_msg) {
         if (st->len > r->max_message)
             return fail(r, err, "message too long");
+        if (r->partials == LC_RTMP_MAX_PARTIAL)
+            return fail(r, err, "too many partial messages in flight");
+        r->partials++;
         st->in_msg = 1;
         st->got = 0;
     }
@@ -306,7 +351,7 @@ static long apply_control(lc_rtmp_chunk_reader_t *r, const lc_rtmp_msg_t *m, con
         chunk_stream_t *st = find_cs(r, v);
 
         if (st != NULL)
-            drop_message(st);
+            drop_message(r, st);
     }
     return 0;
 }
@@ -325,9 +370,9 @@ static long deliver(lc_rtmp_chunk_reader_t *r, chunk_stream_t *st, lc_rtmp_msg_t
     m.payload = st->len > 0 ? st->buf : malloc(1);
     if (m.payload == NULL)
         return fail(r, err, "out of memory");
+    release(r, st);
     st->buf = NULL;
     st->got = st->cap = 0;
-    st->in_msg = 0;
     start_header(r);
     if (apply_control(r, &m, err) < 0) {
         free(m.payload);
@@ -351,12 +396,23 @@ static long step(lc_rtmp_chunk_reader_t *r, const uint8_t *p, size_t n, size_t *
             chunk_stream_t *st = r->cur;
             size_t take = n - i < r->chunk_left ? n - i : r->chunk_left;
 
+            if (r->held + take > r->max_held) {
+                *used = i;
+                return fail(r, err, "partial messages over the connection's limit (2 x the message limit)");
+            }
+            if (r->budget != NULL && r->budget->used + take > r->budget->limit) {
+                *used = i;
+                return fail(r, err, "partial messages over the worker's limit (all RTMP connections)");
+            }
             if (grow(st, st->got + (uint32_t)take) < 0) {
                 *used = i;
                 return fail(r, err, "out of memory");
             }
             memcpy(st->buf + st->got, p + i, take);
             st->got += (uint32_t)take;
+            r->held += take;
+            if (r->budget != NULL)
+                r->budget->used += take;
             r->chunk_left -= (uint32_t)take;
             i += take;
             if (r->chunk_left > 0)

@@ -6,11 +6,15 @@
  * socket, the session state and what each command means.
  *
  * Any protocol error closes this session only, after a log line naming
- * the peer and the reason; a publisher's stream then ends for its players.
+ * the peer and the reason and a message telling the peer the same (an
+ * _error to the call that failed, else onStatus NetConnection.Connect.
+ * Rejected); a publisher's stream then ends for its players.
  */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +24,17 @@
 #include "common/media/flv.h"
 #include "common/rtmp/amf0.h"
 #include "common/rtmp/rtmp_chunk.h"
+#include "common/rtmp/rtmp_cmd.h"
 #include "common/rtmp/rtmp_handshake.h"
 #include "common/shm/stream_table.h"
 #include "worker/stream_core.h"
 
 #define HANDSHAKE_TIMEOUT_S 10
 #define MAX_MESSAGE (8u << 20)        /* one video frame of a 4K keyframe fits */
+/* Bytes of partial messages all RTMP connections of this worker may hold
+ * at once (each connection at most 2 x MAX_MESSAGE, see rtmp_chunk.h):
+ * real encoders hold one frame in flight, a few hundred KB. */
+#define WORKER_PARTIAL_LIMIT ((size_t)64 << 20)
 #define WINDOW_ACK 2500000u
 #define PLAYER_BACKLOG (2u << 20)     /* queued bytes before a player skips to the next keyframe */
 #define MSID 1                        /* the one NetStream each connection gets */
@@ -51,6 +60,7 @@ struct lc_rtmp_session {
     uint32_t out_chunk;
     uint64_t bytes_in, acked;
     uint32_t ack_window;
+    int connected;   /* connect answered: our chunk size is announced (out_chunk) */
     char app[128];
     char name[LC_STREAM_NAME_MAX];
     lc_pub_t *pub;
@@ -59,6 +69,7 @@ struct lc_rtmp_session {
 };
 
 static lc_rtmp_session_t *sessions;
+static lc_rtmp_chunk_budget_t partial_budget = { 0, WORKER_PARTIAL_LIMIT };
 static struct event *batch_timer; /* flushes live players' output, see play_flush */
 
 #define SLOG(s, lvl, fmt, ...) \
@@ -209,17 +220,7 @@ static void send_amf(lc_rtmp_session_t *s, uint8_t type, uint32_t csid, uint32_t
 static void send_status(lc_rtmp_session_t *s, const char *level, const char *code, const char *desc)
 {
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "onStatus");
-    lc_amf0_put_number(&b, 0);
-    lc_amf0_put_null(&b);
-    lc_amf0_put_object_start(&b);
-    lc_amf0_put_key(&b, "level");
-    lc_amf0_put_string(&b, level);
-    lc_amf0_put_key(&b, "code");
-    lc_amf0_put_string(&b, code);
-    lc_amf0_put_key(&b, "description");
-    lc_amf0_put_string(&b, desc);
-    lc_amf0_put_object_end(&b);
+    lc_rtmp_cmd_put_status(&b, level, code, desc);
     send_amf(s, LC_RTMP_COMMAND_AMF0, CSID_COMMAND, MSID, &b);
 }
 
@@ -227,14 +228,32 @@ static void send_status(lc_rtmp_session_t *s, const char *level, const char *cod
 static void send_result(lc_rtmp_session_t *s, double txn, double num)
 {
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "_result");
-    lc_amf0_put_number(&b, txn);
-    lc_amf0_put_null(&b);
-    if (num >= 0)
-        lc_amf0_put_number(&b, num);
-    else
-        lc_amf0_put_null(&b);
+    lc_rtmp_cmd_put_result(&b, txn, num);
     send_amf(s, LC_RTMP_COMMAND_AMF0, CSID_COMMAND, 0, &b);
+}
+
+/* The session must close for bad input: log why (log_pfx, then the reason)
+ * and tell the peer in the same words (SPEC 9): _error(txn) when the call
+ * that failed has a transaction id, else onStatus on the NetConnection
+ * (FFmpeg and OBS print an error-level description). code NULL: the
+ * default for the case. Returns -1, which closes the session. */
+static int refuse(lc_rtmp_session_t *s, double txn, const char *code, const char *log_pfx, const char *fmt, ...)
+{
+    char why[256], desc[300];
+    va_list ap;
+    lc_amf0_buf_t b = { 0 };
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    SLOG(s, LC_LOG_WARN, "%s%s", log_pfx, why);
+    snprintf(desc, sizeof(desc), "Protocol error: %s", why);
+    if (txn > 0)
+        lc_rtmp_cmd_put_error(&b, txn, code ? code : "NetConnection.Call.Failed", desc);
+    else
+        lc_rtmp_cmd_put_status(&b, "error", code ? code : "NetConnection.Connect.Rejected", desc);
+    send_amf(s, LC_RTMP_COMMAND_AMF0, CSID_COMMAND, 0, &b);
+    return -1;
 }
 
 /* ---- playing ---- */
@@ -352,59 +371,65 @@ static int publish_frame(lc_rtmp_session_t *s, const lc_rtmp_msg_t *m)
         f.flags = (uint8_t)((!s->seen_video && !info.config ? LC_FRAME_KEY : 0) | (info.config ? LC_FRAME_CONFIG : 0));
     }
     f.codec = (uint8_t)info.codec;
-    if (lc_core_pub_write(s->pub, &f, m->payload, &err) < 0) {
-        SLOG(s, LC_LOG_WARN, "publisher closed: %s (%u bytes)", err, m->len);
-        return -1;
-    }
+    if (lc_core_pub_write(s->pub, &f, m->payload, &err) < 0)
+        return refuse(s, 0, NULL, "publisher closed: ", "%s (%u bytes)", err, m->len);
     return 0;
 bad:
-    SLOG(s, LC_LOG_WARN, "publisher closed: bad FLV %s tag: %s", m->type == LC_RTMP_VIDEO ? "video" : "audio", err);
-    return -1;
+    return refuse(s, 0, NULL, "publisher closed: ", "bad FLV %s tag: %s", m->type == LC_RTMP_VIDEO ? "video" : "audio",
+                  err);
 }
 
 /* @setDataFrame("onMetaData", {...}) or onMetaData({...}): kept as the
  * stream's metadata and sent to players as onMetaData. */
 static int publish_metadata(lc_rtmp_session_t *s, const lc_rtmp_msg_t *m)
 {
-    lc_amf0_t *v[8];
+    lc_amf0_buf_t b = { 0 };
     const char *err;
-    int n = lc_amf0_decode_all(m->payload, m->len, v, 8, &err);
-    if (n < 0) {
-        SLOG(s, LC_LOG_WARN, "publisher closed: bad AMF0 in data message: %s", err);
-        return -1;
+    int rc = lc_rtmp_cmd_metadata(m->payload, m->len, &b, &err);
+    if (rc < 0) {
+        lc_amf0_buf_free(&b);
+        return refuse(s, 0, NULL, "publisher closed: ", "bad AMF0 in data message: %s", err);
     }
-    int first = n > 0 && lc_amf0_str(v[0]) && strcmp(lc_amf0_str(v[0]), "@setDataFrame") == 0 ? 1 : 0;
-    int rc = 0;
-    if (n > first && lc_amf0_str(v[first]) && strcmp(lc_amf0_str(v[first]), "onMetaData") == 0) {
-        lc_amf0_buf_t b = { 0 };
-        for (int i = first; i < n; i++)
-            lc_amf0_put_value(&b, v[i]);
+    if (rc > 0) {
         lc_frame_t f = { .track = 2, .flags = LC_FRAME_META, .codec = LC_CODEC_AMF0_DATA,
                          .len = (uint32_t)b.len, .ts = (int64_t)m->timestamp * 1000 };
-        if (b.failed || lc_core_pub_write(s->pub, &f, b.data, &err) < 0) {
-            SLOG(s, LC_LOG_WARN, "publisher closed: metadata refused: %s", b.failed ? "out of memory" : err);
-            rc = -1;
-        }
+        rc = lc_core_pub_write(s->pub, &f, b.data, &err);
         lc_amf0_buf_free(&b);
+        if (rc < 0)
+            return refuse(s, 0, NULL, "publisher closed: ", "metadata refused: %s", err);
     }
-    lc_amf0_free_all(v, n);
-    return rc;
+    return 0;
 }
 
 /* ---- commands ---- */
 
-/* A stream name from publish/play: "NAME" or "NAME?query"; printable, bounded. */
-static int take_name(lc_rtmp_session_t *s, const char *arg)
+/* The stream name of publish/play ("NAME" or "NAME?query", see
+ * lc_rtmp_cmd_stream_name) into s->name; the token, if any, into token. */
+static int take_name(lc_rtmp_session_t *s, const lc_amf0_t *arg, char *token, size_t token_cap, int *has_token,
+                     const char **err)
 {
-    size_t n = arg ? strcspn(arg, "?") : 0;
-    if (n == 0 || n >= sizeof(s->name))
+    if (!arg || arg->type != LC_AMF0_STRING) {
+        *err = "no stream name";
         return -1;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)arg[i] < 0x20 || arg[i] == 0x7f)
-            return -1;
-    memcpy(s->name, arg, n);
-    s->name[n] = '\0';
-    return 0;
+    }
+    int rc = lc_rtmp_cmd_stream_name(arg->str, arg->len, s->name, sizeof(s->name), token, token_cap, has_token, err);
+    if (rc < 0)
+        s->name[0] = '\0';
+    return rc;
+}
+
+/* Constant time in the token's content (SPEC 9): both sides are compared
+ * over the whole buffer, zero-padded. */
+static int token_ok(const char *want, const char *got, size_t cap)
+{
+    char a[LC_RTMP_CMD_TOKEN_MAX] = { 0 };
+    size_t n = strlen(want);
+    if (n >= sizeof(a) || cap != sizeof(a))
+        return 0;
+    memcpy(a, want, n);
+    int eq = CRYPTO_memcmp(a, got, sizeof(a)) == 0;
+    OPENSSL_cleanse(a, sizeof(a));
+    return eq;
 }
 
 static void cmd_connect(lc_rtmp_session_t *s, double txn, const lc_amf0_t *obj)
@@ -416,37 +441,46 @@ static void cmd_connect(lc_rtmp_session_t *s, double txn, const lc_amf0_t *obj)
     put_be32(bw, WINDOW_ACK);
     bw[4] = 2; /* dynamic */
     send_msg(s, CSID_CONTROL, LC_RTMP_SET_PEER_BANDWIDTH, 0, 0, bw, 5);
+    /* until now the peer read our chunks at the default size */
+    s->out_chunk = (uint32_t)s->w->cycle->conf->rtmp_chunk_size;
     send_u32(s, LC_RTMP_SET_CHUNK_SIZE, s->out_chunk);
+    s->connected = 1;
 
     lc_amf0_buf_t b = { 0 };
-    lc_amf0_put_string(&b, "_result");
-    lc_amf0_put_number(&b, txn);
-    lc_amf0_put_object_start(&b);
-    lc_amf0_put_key(&b, "fmsVer");
-    lc_amf0_put_string(&b, "FMS/3,0,1,123");
-    lc_amf0_put_key(&b, "capabilities");
-    lc_amf0_put_number(&b, 31);
-    lc_amf0_put_object_end(&b);
-    lc_amf0_put_object_start(&b);
-    lc_amf0_put_key(&b, "level");
-    lc_amf0_put_string(&b, "status");
-    lc_amf0_put_key(&b, "code");
-    lc_amf0_put_string(&b, "NetConnection.Connect.Success");
-    lc_amf0_put_key(&b, "description");
-    lc_amf0_put_string(&b, "Connection succeeded.");
-    lc_amf0_put_key(&b, "objectEncoding");
-    lc_amf0_put_number(&b, lc_amf0_num(lc_amf0_get(obj, "objectEncoding"), 0));
-    lc_amf0_put_object_end(&b);
+    lc_rtmp_cmd_put_connect_result(&b, txn, lc_amf0_num(lc_amf0_get(obj, "objectEncoding"), 0));
     send_amf(s, LC_RTMP_COMMAND_AMF0, CSID_COMMAND, 0, &b);
 }
 
-static int cmd_publish(lc_rtmp_session_t *s, const char *name)
+static int cmd_publish(lc_rtmp_session_t *s, const lc_amf0_t *arg)
 {
-    if (s->pub || s->play || take_name(s, name) < 0) {
-        SLOG(s, LC_LOG_WARN, "publish refused: %s", s->pub || s->play ? "already publishing or playing" : "bad stream name");
-        send_status(s, "error", "NetStream.Publish.BadName", "Bad stream name");
+    char token[LC_RTMP_CMD_TOKEN_MAX] = { 0 };
+    int has_token = 0;
+    const char *err;
+
+    if (s->pub || s->play || !s->connected) {
+        const char *why = s->connected ? "already publishing or playing" : "publish before connect";
+        SLOG(s, LC_LOG_WARN, "publish refused: %s", why);
+        send_status(s, "error", "NetStream.Publish.BadName", why);
         return -1;
     }
+    if (take_name(s, arg, token, sizeof(token), &has_token, &err) < 0) {
+        char desc[128];
+        snprintf(desc, sizeof(desc), "Bad stream name: %s", err);
+        SLOG(s, LC_LOG_WARN, "publish refused: bad stream name (%s)", err);
+        send_status(s, "error", "NetStream.Publish.BadName", desc);
+        return -1;
+    }
+    /* SPEC 5: with signaling.publish_token set, the name carries ?token= */
+    const char *want = s->w->cycle->conf->signaling_publish_token;
+    if (want[0] && (!has_token || !token_ok(want, token, sizeof(token)))) {
+        OPENSSL_cleanse(token, sizeof(token));
+        SLOG(s, LC_LOG_WARN, "publish refused: %s", has_token ? "wrong token" : "no token");
+        send_status(s, "error", "NetStream.Publish.BadName",
+                    has_token ? "Publish refused: wrong token"
+                              : "Publish refused: this server needs a token: publish to NAME?token=TOKEN");
+        return -1;
+    }
+    OPENSSL_cleanse(token, sizeof(token));
     char who[sizeof(s->peer) + 8];
     snprintf(who, sizeof(who), "rtmp %s", s->peer);
     static const lc_pub_ops_t pub_ops = { pub_terminate, NULL }; /* RTMP cannot ask for a keyframe */
@@ -464,10 +498,18 @@ static int cmd_publish(lc_rtmp_session_t *s, const char *name)
     return 0;
 }
 
-static int cmd_play(lc_rtmp_session_t *s, const char *name)
+static int cmd_play(lc_rtmp_session_t *s, const lc_amf0_t *arg)
 {
-    if (s->pub || s->play || take_name(s, name) < 0) {
-        send_status(s, "error", "NetStream.Play.Failed", "Bad stream name");
+    char token[LC_RTMP_CMD_TOKEN_MAX];
+    int has_token;
+    const char *err = "already publishing or playing";
+
+    /* a player's query (tokens, player params) is not part of the name */
+    if (s->pub || s->play || !s->connected || take_name(s, arg, token, sizeof(token), &has_token, &err) < 0) {
+        char desc[128];
+        snprintf(desc, sizeof(desc), "Bad stream name: %s", s->connected ? err : "play before connect");
+        SLOG(s, LC_LOG_INFO, "play refused: %s", desc);
+        send_status(s, "error", "NetStream.Play.Failed", desc);
         return -1;
     }
     if (!lc_core_playable(s->w, s->name)) {
@@ -492,30 +534,33 @@ static int cmd_play(lc_rtmp_session_t *s, const char *name)
 }
 
 /* Returns -1 when the session must close. */
-static int handle_command(lc_rtmp_session_t *s, const uint8_t *p, uint32_t len)
+static int handle_command(lc_rtmp_session_t *s, const lc_rtmp_msg_t *m)
 {
-    lc_amf0_t *v[16];
+    lc_rtmp_cmd_t c;
     const char *err;
-    int n = lc_amf0_decode_all(p, len, v, 16, &err);
-    if (n < 2 || !lc_amf0_str(v[0]) || v[1]->type != LC_AMF0_NUMBER) {
-        SLOG(s, LC_LOG_WARN, "closed: bad AMF0 command: %s", n < 0 ? err : "not (name, transaction id, ...)");
-        if (n > 0)
-            lc_amf0_free_all(v, n);
+    if (lc_rtmp_cmd_parse(m->type, m->payload, m->len, &c, &err) < 0) {
+        int connect = c.name && strcmp(c.name, "connect") == 0;
+        /* the name goes into the log and the reply only when it is a plain word */
+        int word = c.name && c.name[0] && strlen(c.name) < 32;
+        for (const char *p = c.name; word && *p; p++)
+            word = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
+        refuse(s, c.has_txn ? c.txn : 0, connect ? "NetConnection.Connect.Rejected" : NULL, "closed: ",
+               "bad AMF0 command%s%s: %s", word ? " " : "", word ? c.name : "", err);
+        lc_rtmp_cmd_free(&c);
         return -1;
     }
-    const char *cmd = lc_amf0_str(v[0]);
-    double txn = v[1]->num;
-    const char *arg = n > 3 ? lc_amf0_str(v[3]) : NULL;
+    const char *cmd = c.name;
+    double txn = c.txn;
     int rc = 0;
 
     if (strcmp(cmd, "connect") == 0) {
-        cmd_connect(s, txn, n > 2 ? v[2] : NULL);
+        cmd_connect(s, txn, c.obj);
     } else if (strcmp(cmd, "createStream") == 0) {
         send_result(s, txn, MSID);
     } else if (strcmp(cmd, "publish") == 0) {
-        rc = cmd_publish(s, arg);
+        rc = cmd_publish(s, lc_rtmp_cmd_arg(&c, 0));
     } else if (strcmp(cmd, "play") == 0) {
-        rc = cmd_play(s, arg);
+        rc = cmd_play(s, lc_rtmp_cmd_arg(&c, 0));
     } else if (strcmp(cmd, "deleteStream") == 0 || strcmp(cmd, "closeStream") == 0 ||
                strcmp(cmd, "FCUnpublish") == 0) {
         if (s->pub) {
@@ -536,44 +581,25 @@ static int handle_command(lc_rtmp_session_t *s, const uint8_t *p, uint32_t len)
     } else if (txn > 0) {
         /* unknown call with a transaction: answer so the client does not hang */
         lc_amf0_buf_t b = { 0 };
-        lc_amf0_put_string(&b, "_error");
-        lc_amf0_put_number(&b, txn);
-        lc_amf0_put_null(&b);
-        lc_amf0_put_object_start(&b);
-        lc_amf0_put_key(&b, "level");
-        lc_amf0_put_string(&b, "error");
-        lc_amf0_put_key(&b, "code");
-        lc_amf0_put_string(&b, "NetConnection.Call.Failed");
-        lc_amf0_put_object_end(&b);
+        lc_rtmp_cmd_put_error(&b, txn, "NetConnection.Call.Failed", "Unknown command");
         send_amf(s, LC_RTMP_COMMAND_AMF0, CSID_COMMAND, 0, &b);
     }
-    lc_amf0_free_all(v, n);
+    lc_rtmp_cmd_free(&c);
     return rc;
 }
 
 /* FLV tags packed in one message (type 22): each becomes its own message. */
 static int handle_aggregate(lc_rtmp_session_t *s, const lc_rtmp_msg_t *m)
 {
-    const uint8_t *p = m->payload, *end = m->payload + m->len;
-    uint32_t base = 0;
-    int first = 1;
-    while (end - p >= 11) {
-        uint32_t size = (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        uint32_t ts = (uint32_t)p[7] << 24 | (uint32_t)p[4] << 16 | (uint32_t)p[5] << 8 | p[6];
-        if ((size_t)(end - p) < 11 + (size_t)size + 4) {
-            SLOG(s, LC_LOG_WARN, "publisher closed: aggregate message with a bad FLV tag length");
-            return -1;
-        }
-        if (first)
-            base = ts;
-        first = 0;
-        lc_rtmp_msg_t sub = { .type = p[0], .timestamp = m->timestamp + (ts - base), .len = size,
-                              .payload = (uint8_t *)p + 11 };
+    lc_rtmp_cmd_aggregate_t it;
+    lc_rtmp_msg_t sub;
+    const char *err;
+    int rc;
+    lc_rtmp_cmd_aggregate_init(&it, m);
+    while ((rc = lc_rtmp_cmd_aggregate_next(&it, &sub, &err)) > 0)
         if ((sub.type == LC_RTMP_AUDIO || sub.type == LC_RTMP_VIDEO) && publish_frame(s, &sub) < 0)
             return -1;
-        p += 11 + size + 4;
-    }
-    return 0;
+    return rc < 0 ? refuse(s, 0, NULL, "publisher closed: ", "%s", err) : 0;
 }
 
 static int handle_message(lc_rtmp_session_t *s, lc_rtmp_msg_t *m)
@@ -599,15 +625,42 @@ static int handle_message(lc_rtmp_session_t *s, lc_rtmp_msg_t *m)
     case LC_RTMP_DATA_AMF0:
         return s->pub ? publish_metadata(s, m) : 0;
     case LC_RTMP_COMMAND_AMF0:
-        return handle_command(s, m->payload, m->len);
     case LC_RTMP_COMMAND_AMF3:
-        /* AMF3 command messages carry AMF0 after one format byte */
-        return m->len > 0 ? handle_command(s, m->payload + 1, m->len - 1) : 0;
+        return handle_command(s, m);
     }
     return 0;
 }
 
 /* ---- input ---- */
+
+/* The worker's partial-message budget would be spent by the `need` bytes s
+ * is about to feed: close the connection holding the most partial bytes
+ * instead, when that is not s. What fills the budget is connections that
+ * announce large messages and never finish them; a publisher's keyframe in
+ * flight is a few hundred KB, so it is not the one to go. When s holds the
+ * most, its own reader refuses the bytes. */
+static void make_room(lc_rtmp_session_t *s, size_t need)
+{
+    while (partial_budget.used + need > partial_budget.limit) {
+        lc_rtmp_session_t *big = NULL;
+        size_t most = lc_rtmp_chunk_reader_held(s->reader);
+        for (lc_rtmp_session_t *x = sessions; x; x = x->next) {
+            size_t held = x != s && x->reader ? lc_rtmp_chunk_reader_held(x->reader) : 0;
+            if (held > most) {
+                big = x;
+                most = held;
+            }
+        }
+        if (!big)
+            return;
+        if (!big->closing)
+            refuse(big, 0, NULL, "closed: ", "partial messages over the worker's limit (all RTMP connections): "
+                   "this connection holds the most (%zu bytes)", most);
+        lc_rtmp_chunk_reader_free(big->reader); /* gives its bytes back now, not after the flush */
+        big->reader = NULL;
+        close_after_flush(big);                 /* may free big */
+    }
+}
 
 static int read_chunks(lc_rtmp_session_t *s)
 {
@@ -627,11 +680,11 @@ static int read_chunks(lc_rtmp_session_t *s)
                 lc_rtmp_msg_t m;
                 int got;
                 const char *err;
+                if (partial_budget.used + left > partial_budget.limit)
+                    make_room(s, left);
                 long n = lc_rtmp_chunk_feed(s->reader, p, left, &m, &got, &err);
-                if (n < 0) {
-                    SLOG(s, LC_LOG_WARN, "closed: RTMP protocol error: %s", err);
-                    return -1;
-                }
+                if (n < 0)
+                    return refuse(s, 0, NULL, "closed: RTMP protocol error: ", "%s", err);
                 p += n;
                 left -= (size_t)n;
                 used += (size_t)n;
@@ -720,10 +773,12 @@ void lc_rtmp_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct soc
     }
     s->w = w;
     s->id = ++w->next_session_id;
-    s->out_chunk = (uint32_t)w->cycle->conf->rtmp_chunk_size;
+    s->out_chunk = LC_RTMP_DEFAULT_CHUNK; /* ours until connect announces rtmp.chunk_size */
     lc_net_addr_str(peer, s->peer, sizeof(s->peer));
     s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     s->reader = lc_rtmp_chunk_reader_new(MAX_MESSAGE);
+    if (s->reader)
+        lc_rtmp_chunk_reader_set_budget(s->reader, &partial_budget);
     if (!s->bev || !s->reader) {
         if (s->bev)
             bufferevent_free(s->bev);
