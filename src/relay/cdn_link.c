@@ -26,6 +26,7 @@
 #define WRITE_TIMEOUT_S 30   /* a peer that takes nothing for this long is gone */
 #define CLOSE_FLUSH_S 2
 #define PATH "/cdn"
+#define MEDIA_BACKLOG (4u << 20)  /* what cdn_serve.c queues at most before it waits, plus a frame */
 
 enum { L_CONNECTING, L_HANDSHAKE, L_OPEN, L_CLOSING };
 
@@ -42,12 +43,23 @@ struct lc_cdn_link {
     char accept[29];            /* client: the Sec-WebSocket-Accept we expect */
     lc_ws_assembly_t asm_;
     struct evbuffer *message;
+    struct event *deadline;     /* limits.handshake_timeout, absolute: see on_deadline */
 };
 
 static uint64_t next_id;
+static long long handshake_s = 10;
+static size_t output_buffer = 4u << 20;
+
+void lc_cdn_link_set_limits(long long hs, size_t out)
+{
+    handshake_s = hs;
+    output_buffer = out;
+}
 
 static void link_free(lc_cdn_link_t *l)
 {
+    if (l->deadline)
+        event_free(l->deadline);
     if (l->bev)
         bufferevent_free(l->bev);
     evbuffer_free(l->message);
@@ -79,6 +91,7 @@ void lc_cdn_link_close(lc_cdn_link_t *l)
     if (l->state == L_CLOSING)
         return;
     l->state = L_CLOSING;
+    event_del(l->deadline);
     bufferevent_disable(l->bev, EV_READ);
     bufferevent_setcb(l->bev, NULL, on_flushed, on_flush_event, l);
     struct timeval tv = { CLOSE_FLUSH_S, 0 };
@@ -289,6 +302,7 @@ static int read_frame(lc_cdn_link_t *l)
     }
     if (l->asm_.in_message)
         return 1;
+    event_del(l->deadline); /* the first message (HELLO, PULL) is in: the owner takes it from here */
     size_t total = evbuffer_get_length(l->message);
     uint8_t *msg = evbuffer_pullup(l->message, -1);
     if (l->asm_.opcode == LC_WS_TEXT)
@@ -309,6 +323,8 @@ static void on_read(struct bufferevent *bev, void *arg)
         if (rc <= 0)
             return;
         l->state = L_OPEN;
+        if (l->client)
+            event_del(l->deadline); /* upgraded: what the peer says first is the owner's to time */
         struct timeval wt = { WRITE_TIMEOUT_S, 0 };
         bufferevent_set_timeouts(l->bev, NULL, &wt);
         if (l->ops->on_open)
@@ -318,6 +334,26 @@ static void on_read(struct bufferevent *bev, void *arg)
     }
     while (l->state == L_OPEN && read_frame(l) > 0)
         ;
+    /* a peer that sends pings and never reads the pongs stops here */
+    size_t queued = l->state == L_OPEN ? lc_cdn_link_backlog(l) : 0;
+    if (queued > output_buffer + MEDIA_BACKLOG + l->max_message) {
+        char why[128];
+        snprintf(why, sizeof(why), "the peer does not read: %zu bytes queued (limits.output_buffer)", queued);
+        lc_log_warn("[cdn:%llu %s] closed: %s", (unsigned long long)l->id, l->peer, why);
+        die(l, why);
+    }
+}
+
+/* Absolute, unlike the idle timeouts each byte resets: a link that one
+ * byte a second keeps busy still ends at limits.handshake_timeout. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    lc_cdn_link_t *l = arg;
+    (void)fd;
+    (void)what;
+    lc_log_info("[cdn:%llu %s] closed: %s not done within limits.handshake_timeout (%llds)", (unsigned long long)l->id,
+                l->peer, l->state == L_OPEN ? "first message" : "upgrade", handshake_s);
+    die(l, "handshake timed out (limits.handshake_timeout)");
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -360,7 +396,9 @@ static lc_cdn_link_t *link_new(struct event_base *base, int fd, size_t max_messa
     l->max_message = max_message;
     l->message = evbuffer_new();
     l->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!l->message || !l->bev) {
+    l->deadline = evtimer_new(base, on_deadline, l);
+    struct timeval hs = { (time_t)handshake_s, 0 };
+    if (!l->message || !l->bev || !l->deadline || evtimer_add(l->deadline, &hs) < 0) {
         link_free(l);
         return NULL;
     }
