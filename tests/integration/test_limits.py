@@ -123,6 +123,44 @@ def server(t, workers=1, **limits):
     return t.server(workers=workers, extra="limits: { %s };" % keys).start()
 
 
+def whip_offer():
+    """An SDP offer from aiortc (VP8 video, Opus audio), for offers that never do ICE."""
+    import asyncio
+    from whip_client import force_codec  # noqa: E402 (imports aiortc, patched for loopback)
+    from aiortc import RTCPeerConnection
+
+    async def make():
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="sendonly")
+        pc.addTransceiver("audio", direction="sendonly")
+        force_codec(pc, "video", "video/VP8")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+    return asyncio.run(asyncio.wait_for(make(), 30))
+
+
+def http_raw(port, data, timeout=10):
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        c.sendall(data)
+        out = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+    finally:
+        c.close()
+
+
+def whip_post(port, name, sdp):
+    body = sdp.encode()
+    return http_raw(port, b"POST /whip/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (name.encode(), len(body), body))
+
+
 # ---------------------------------------------------------------- cases
 
 def streams_per_ip(t):
@@ -222,6 +260,49 @@ def trickle_closed(s):
     assert "request not complete within limits.handshake_timeout" in log
 
 
+def whip_offers_without_ice(s):
+    """Finding 4: WHIP offers that never do ICE hold a stream each, count
+    against max_streams_per_ip (2 here) and let go at handshake_timeout (3 s)."""
+    sdp = whip_offer()
+    got = [whip_post(s.sig_port, "w%d" % i, sdp) for i in range(3)]
+    assert [g.split(b" ", 2)[1] for g in got] == [b"201", b"201", b"503"], [g[:60] for g in got]
+    assert b"Too many streams from this address" in got[2], got[2][:300]
+    start = time.monotonic()
+    wait_for(lambda: not {"w0", "w1"} & set(streams(s)), 10, "offers without ICE released")
+    took = time.monotonic() - start
+    assert took < 6, "released after %.1fs" % took
+    assert whip_post(s.sig_port, "w3", sdp).startswith(b"HTTP/1.1 201")
+    wait_for(lambda: "w3" not in streams(s), 10, "last offer released")
+
+
+def ws_fragment_never_finished(s):
+    """Finding 13: after its first message a WebSocket client begins a
+    fragmented message and sends only pings: it is closed at handshake_timeout."""
+    c = socket.create_connection(("127.0.0.1", s.sig_port), timeout=10)
+    c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    assert read_until(c, [b"\r\n\r\n"], 5).startswith(b"HTTP/1.1 101")
+    msg = b'{"method":"connect"}'
+    c.sendall(bytes([0x81, 0x80 | len(msg)]) + bytes(4) + msg)
+    assert b"ESTABLISHED" in read_until(c, [b"ESTABLISHED"], 5)
+    part = b"x" * 60000
+    c.sendall(bytes([0x01, 0x80 | 126]) + struct.pack(">H", len(part)) + bytes(4) + part)  # FIN = 0
+    start = time.monotonic()
+    closed = None
+    while closed is None and time.monotonic() - start < 10:
+        try:
+            c.sendall(bytes([0x89, 0x80]) + bytes(4))  # pings keep the connection busy
+            r, _, _ = select.select([c], [], [], 0.5)
+            if r and not c.recv(65536):
+                closed = time.monotonic() - start
+        except (ConnectionResetError, BrokenPipeError):
+            closed = time.monotonic() - start
+    c.close()
+    assert closed is not None, "an unfinished message kept its connection 10 s"
+    assert 2 < closed < 6, "closed after %.1fs" % closed
+    wait_for(lambda: "message not complete within limits.handshake_timeout" in s.log(), 5, "log line")
+
+
 def ws_ping_flood(s):
     """Findings 7, 13: a WebSocket client with a tiny receive buffer sends
     pings and never reads the pongs: the worker stops at limits.output_buffer
@@ -307,6 +388,70 @@ def emfile_no_spin(s):
     c.close()
 
 
+def control_emfile(s):
+    """Finding 8 on the control process: out of descriptors, 300 connections
+    to http.listen cost no CPU, and REST answers again once they go."""
+    pid = [p for p in s.processes("control")][0]["pid"]
+    nfds = len(os.listdir("/proc/%d/fd" % pid))
+    subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%d:%d" % (nfds + 10, nfds + 10)], check=True, timeout=10)
+    socks = []
+    try:
+        for _ in range(300):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", s.http_port))
+            socks.append(c)
+        time.sleep(0.5)
+        t0 = cpu_ticks(pid)
+        time.sleep(3)
+        used = (cpu_ticks(pid) - t0) / os.sysconf("SC_CLK_TCK")
+        assert used < 0.6, "control used %.2f s of CPU in 3 s with its descriptors gone" % used
+        assert "accept paused" in s.log()
+    finally:
+        for c in socks:
+            c.close()
+    wait_for(lambda: s.rest("worker/show"), 10, "REST answers again")
+
+
+def cdn_link_deadline(t):
+    """Finding 9 on cdn.port: a link that upgrades and never says HELLO, and
+    one that trickles its upgrade, are closed at handshake_timeout."""
+    from lcserver import free_port
+    port = free_port()
+    s = t.server(workers=1, extra='cdn: { enabled = true; role = "origin"; ip = "127.0.0.1"; port = %d; };\n'
+                 'limits: { handshake_timeout = 3; };' % port).start()
+    up = socket.create_connection(("127.0.0.1", port), timeout=10)
+    up.sendall(b"GET /cdn HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    assert read_until(up, [b"\r\n\r\n"], 5).startswith(b"HTTP/1.1 101")
+    trickle = socket.create_connection(("127.0.0.1", port), timeout=10)
+    start = time.monotonic()
+    closed = {}
+    data = b"GET /cdn HTTP/1.1\r\n" * 10
+    i = 0
+    while len(closed) < 2 and time.monotonic() - start < 10:
+        for name, c in (("upgraded", up), ("trickle", trickle)):
+            if name in closed:
+                continue
+            try:
+                r, _, _ = select.select([c], [], [], 0)
+                if r and not c.recv(65536):
+                    closed[name] = time.monotonic() - start
+                elif name == "trickle":
+                    c.send(data[i:i + 1])
+            except (ConnectionResetError, BrokenPipeError):
+                closed[name] = time.monotonic() - start
+        i += 1
+        time.sleep(0.5)
+    up.close()
+    trickle.close()
+    for name in ("upgraded", "trickle"):
+        assert name in closed, "%s CDN link still open after 10 s (%r)" % (name, closed)
+        assert 2 < closed[name] < 7, "%s closed after %.1fs" % (name, closed[name])
+    assert "not done within limits.handshake_timeout" in s.log()
+    s.stop()
+
+
 def max_connections(t):
     """Finding 8: limits.max_connections = 16: of 40 connections 16 are
     served, the 17th waits in the backlog and is served when one closes."""
@@ -339,7 +484,14 @@ with Tests() as t:
     s = server(t, idle_publish_timeout=2, handshake_timeout=3, output_buffer='"1M"')
     t.case("a publisher that sends no media is ended after idle_publish_timeout", silent_publisher_ended, s)
     t.case("one byte a second to RTMP, signaling and control: closed at handshake_timeout", trickle_closed, s)
+    t.case("WHIP offers without ICE count against max_streams_per_ip and go at handshake_timeout",
+           whip_offers_without_ice, t.server(workers=1, extra="limits: { max_streams_per_ip = 2; "
+                                                              "handshake_timeout = 3; };").start())
+    t.case("an unfinished fragmented WebSocket message is closed at handshake_timeout",
+           ws_fragment_never_finished, s)
     t.case("WebSocket pings to a non-reader: closed at output_buffer, memory bounded", ws_ping_flood, s)
     t.case("RTMP PingRequests to a non-reader: closed at output_buffer, memory bounded", rtmp_ping_flood, s)
     t.case("EMFILE: accept pauses, no busy loop, few log lines, accepts again", emfile_no_spin, s)
+    t.case("EMFILE in the control process: accept pauses, no busy loop, REST answers again", control_emfile, s)
+    t.case("CDN links: an upgrade trickled, or no HELLO, closed at handshake_timeout", cdn_link_deadline, t)
     t.case("max_connections = 16: the 17th waits until one closes", max_connections, t)
