@@ -30,7 +30,7 @@ struct lc_pub {
     int terminating;
     uint32_t keyframe_requests;  /* the entry's count we last answered */
     uint64_t last_bytes;
-    uint64_t media_frames;       /* audio and video frames written: idle_publishers_end */
+    uint64_t media_frames;       /* frames written, not config or metadata: idle_publishers_end */
     uint64_t media_seen;         /* media_frames at the last tick */
     long long idle_s;            /* ticks without media */
     lc_pub_t *prev, *next;
@@ -153,7 +153,7 @@ int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, con
 {
     if (lc_stream_write(p->w->cycle->shm, p->id, f, payload, err) < 0)
         return -1;
-    if (f->track < 2 && !(f->flags & (LC_FRAME_CONFIG | LC_FRAME_META)))
+    if (!(f->flags & (LC_FRAME_CONFIG | LC_FRAME_META))) /* a publisher may repeat its metadata for ever */
         p->media_frames++;
     atomic_fetch_add_explicit(&self(p->w)->bytes_in, f->len, memory_order_relaxed);
     return 0;
@@ -497,7 +497,7 @@ void lc_core_on_wake(lc_worker_t *w)
     }
 }
 
-/* Once a second: a publisher that sent no audio or video for
+/* Once a second: a publisher that sent no media (audio, video, data channel text) for
  * limits.idle_publish_timeout seconds is ended, so a silent connection
  * cannot hold a stream name and a ring (a publish that never sends
  * media, a WebRTC peer whose media never flows). */
