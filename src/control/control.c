@@ -16,12 +16,19 @@
 #include <signal.h>
 #include <string.h>
 
+#include "common/core/accept_gate.h"
 #include "common/core/log.h"
 #include "common/core/tls.h"
 #include "common/core/net.h"
+#include "control/http_deadline.h"
 
 #define MAX_BODY (1 << 20)
 #define MAX_HEADERS (16 << 10)
+
+/* One control loop per process. The listeners' error callback gets
+ * evhttp's argument, not ours, hence file scope. */
+static lc_accept_gate_t gate;            /* pauses http.listen and http.tls_listen on EMFILE */
+static lc_http_deadline_t *deadlines;    /* limits.handshake_timeout for every connection */
 
 const char *lc_control_role_name(int role)
 {
@@ -54,6 +61,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     if (sa)
         lc_net_addr_str(sa, peer, sizeof(peer));
+    lc_http_deadline_request(deadlines, req);
     if (!path || path[0] != '/') {
         lc_log_info("bad request target from %s", peer);
         lc_rest_error(req, 400, "Bad Request", "bad request target");
@@ -96,6 +104,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     /* QUIT: a new control process serves new requests; answer ours first */
+    lc_accept_gate_forget(&gate);
     if (!ctl->quitting && ctl->bound) {
         evhttp_del_accept_socket(ctl->http, ctl->bound);
         ctl->bound = NULL;
@@ -117,8 +126,35 @@ static struct bufferevent *tls_bev(struct event_base *base, void *arg)
 {
     lc_control_t *ctl = arg;
     SSL *ssl = SSL_new(ctl->tls);
-    return ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
-               : NULL;
+    struct bufferevent *bev =
+        ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    return bev ? lc_http_deadline_track(deadlines, bev) : NULL;
+}
+
+/* http://: the bufferevent evhttp would make, made here so its deadline is kept */
+static struct bufferevent *plain_bev(struct event_base *base, void *arg)
+{
+    (void)arg;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    return bev ? lc_http_deadline_track(deadlines, bev) : NULL;
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    lc_control_t *ctl = arg;
+    (void)ctl; /* evhttp's: see gate */
+    (void)l;
+    lc_accept_gate_error(&gate, EVUTIL_SOCKET_ERROR(), "http.listen or http.tls_listen");
+}
+
+/* evhttp leaves accept errors to us: without a callback the listener stays armed and the loop spins */
+static void gate_listener(struct evhttp_bound_socket *bound)
+{
+    struct evconnlistener *l = bound ? evhttp_bound_socket_get_listener(bound) : NULL;
+    if (!l)
+        return;
+    evconnlistener_set_error_cb(l, on_accept_error);
+    lc_accept_gate_add(&gate, l);
 }
 
 static void setup_http(lc_control_t *ctl, struct evhttp *h)
@@ -150,6 +186,7 @@ static int start_https(lc_control_t *ctl)
     }
     evhttp_set_bevcb(ctl->https, tls_bev, ctl);
     setup_http(ctl, ctl->https);
+    gate_listener(ctl->bound_tls);
     return 0;
 }
 
@@ -162,7 +199,8 @@ int lc_control_main(lc_cycle_t *cycle)
 
     ctl.base = event_base_new();
     ctl.http = ctl.base ? evhttp_new(ctl.base) : NULL;
-    if (!ctl.http)
+    if (!ctl.http || lc_accept_gate_init(&gate, ctl.base) < 0 ||
+        !(deadlines = lc_http_deadline_new(ctl.base, cycle->conf->limits_handshake_timeout)))
         return 1;
     if (fd >= 0) {
         /* the master's socket: evhttp must not close it on exit */
@@ -174,6 +212,8 @@ int lc_control_main(lc_cycle_t *cycle)
         }
     }
     setup_http(&ctl, ctl.http);
+    evhttp_set_bevcb(ctl.http, plain_bev, &ctl);
+    gate_listener(ctl.bound);
     if (start_https(&ctl) < 0)
         return 1;
     for (int i = 0; i < 4; i++) {
@@ -187,9 +227,12 @@ int lc_control_main(lc_cycle_t *cycle)
         event_free(sigs[i]);
     if (ctl.quit_tick)
         event_free(ctl.quit_tick);
+    lc_accept_gate_forget(&gate);
     evhttp_free(ctl.http);
     if (ctl.https)
         evhttp_free(ctl.https);
+    lc_http_deadline_free(deadlines);
+    lc_accept_gate_free(&gate);
     SSL_CTX_free(ctl.tls);
     event_base_free(ctl.base);
     lc_log_info("control exiting");

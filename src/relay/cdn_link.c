@@ -32,6 +32,7 @@
 #define WRITE_TIMEOUT_S 30   /* a peer that takes nothing for this long is gone */
 #define CLOSE_FLUSH_S 2
 #define PATH "/cdn"
+#define MEDIA_BACKLOG (4u << 20)  /* what cdn_serve.c queues at most before it waits, plus a frame */
 
 enum { L_CONNECTING, L_HANDSHAKE, L_HELLO, L_OPEN, L_CLOSING };
 
@@ -49,13 +50,22 @@ struct lc_cdn_link {
     lc_ws_assembly_t asm_;
     struct evbuffer *message;
     lc_cdn_hello_t hello;
+    struct event *deadline;     /* limits.handshake_timeout, absolute: see on_deadline */
 };
 
 static uint64_t next_id;
+static long long handshake_s = 10;
+static size_t output_buffer = 4u << 20;
 /* one CDN node per relay process */
 static const lc_cdn_self_t *link_self;
 static lc_cdn_link_check_fn link_check;
 static void *link_check_arg;
+
+void lc_cdn_link_set_limits(long long hs, size_t out)
+{
+    handshake_s = hs;
+    output_buffer = out;
+}
 
 void lc_cdn_link_set_self(const lc_cdn_self_t *self, lc_cdn_link_check_fn check, void *arg)
 {
@@ -66,6 +76,8 @@ void lc_cdn_link_set_self(const lc_cdn_self_t *self, lc_cdn_link_check_fn check,
 
 static void link_free(lc_cdn_link_t *l)
 {
+    if (l->deadline)
+        event_free(l->deadline);
     if (l->bev)
         bufferevent_free(l->bev);
     evbuffer_free(l->message);
@@ -97,6 +109,7 @@ void lc_cdn_link_close(lc_cdn_link_t *l)
     if (l->state == L_CLOSING)
         return;
     l->state = L_CLOSING;
+    event_del(l->deadline);
     bufferevent_disable(l->bev, EV_READ);
     bufferevent_setcb(l->bev, NULL, on_flushed, on_flush_event, l);
     struct timeval tv = { CLOSE_FLUSH_S, 0 };
@@ -188,6 +201,7 @@ void lc_cdn_link_fail(lc_cdn_link_t *l, const char *reason)
 static void ready(lc_cdn_link_t *l)
 {
     l->state = L_OPEN;
+    event_del(l->deadline); /* the hello is proved: what follows is the owner's to time */
     struct timeval wt = { WRITE_TIMEOUT_S, 0 };
     bufferevent_set_timeouts(l->bev, NULL, &wt);
     if (l->ops->on_open)
@@ -403,6 +417,26 @@ static void on_read(struct bufferevent *bev, void *arg)
     }
     while ((l->state == L_HELLO || l->state == L_OPEN) && read_frame(l) > 0)
         ;
+    /* a peer that sends pings and never reads the pongs stops here */
+    size_t queued = l->state == L_OPEN ? lc_cdn_link_backlog(l) : 0;
+    if (queued > output_buffer + MEDIA_BACKLOG + l->max_message) {
+        char why[128];
+        snprintf(why, sizeof(why), "the peer does not read: %zu bytes queued (limits.output_buffer)", queued);
+        lc_log_warn("[cdn:%llu %s] closed: %s", (unsigned long long)l->id, l->peer, why);
+        die(l, why);
+    }
+}
+
+/* Absolute, unlike the idle timeouts each byte resets: a link that one
+ * byte a second keeps busy still ends at limits.handshake_timeout. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    lc_cdn_link_t *l = arg;
+    (void)fd;
+    (void)what;
+    lc_log_info("[cdn:%llu %s] closed: %s not done within limits.handshake_timeout (%llds)", (unsigned long long)l->id,
+                l->peer, l->state == L_HELLO ? "hello exchange" : "upgrade", handshake_s);
+    die(l, "handshake timed out (limits.handshake_timeout)");
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -447,7 +481,9 @@ static lc_cdn_link_t *link_new(struct event_base *base, int fd, size_t max_messa
     l->max_message = max_message;
     l->message = evbuffer_new();
     l->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!l->message || !l->bev) {
+    l->deadline = evtimer_new(base, on_deadline, l);
+    struct timeval hs = { (time_t)handshake_s, 0 };
+    if (!l->message || !l->bev || !l->deadline || evtimer_add(l->deadline, &hs) < 0) {
         link_free(l);
         return NULL;
     }

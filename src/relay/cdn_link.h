@@ -58,6 +58,12 @@ void lc_cdn_link_fail(lc_cdn_link_t *l, const char *reason);
 void lc_cdn_link_close(lc_cdn_link_t *l);
 
 size_t lc_cdn_link_backlog(const lc_cdn_link_t *l); /* bytes queued, not yet sent */
+/* limits.handshake_timeout (s) and limits.output_buffer (bytes) for the
+ * links made from now on: a link must be upgraded and (inbound) have its
+ * first message within the first, absolute; one whose peer does not read
+ * is closed when its backlog passes the second on top of what media may
+ * queue (a serve's 4 MiB and one message). */
+void lc_cdn_link_set_limits(long long handshake_s, size_t output_buffer);
 int lc_cdn_link_is_open(const lc_cdn_link_t *l);    /* hello done and not closing */
 const char *lc_cdn_link_node(const lc_cdn_link_t *l); /* the open link's peer as its hello named it */
 int lc_cdn_link_role(const lc_cdn_link_t *l);         /* and its role */

@@ -14,16 +14,19 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "common/core/accept_gate.h"
 #include "common/core/cycle.h"
 #include "common/core/log.h"
 #include "common/shm/notify.h"
 #include "relay/cdn.h"
+#include "relay/cdn_link.h"
 
 typedef struct {
     lc_cycle_t *cycle;
     struct event_base *base;
     lc_cdn_t *cdn;
     struct evconnlistener *listener;
+    lc_accept_gate_t gate;         /* pauses cdn.port on EMFILE */
     struct event *drain;
     uint64_t drain_deadline;       /* ms */
 } lc_relay_t;
@@ -54,6 +57,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     /* a reload: the new relay accepts and keeps the membership from now on */
+    lc_accept_gate_forget(&r->gate);
     evconnlistener_free(r->listener);
     r->listener = NULL;
     lc_cdn_drain(r->cdn);
@@ -84,6 +88,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     lc_cdn_accept(r->cdn, fd, sa);
 }
 
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    lc_relay_t *r = arg;
+    (void)l;
+    lc_accept_gate_error(&r->gate, EVUTIL_SOCKET_ERROR(), "cdn.port");
+}
+
 int lc_relay_main(lc_cycle_t *cycle)
 {
     lc_relay_t r = { .cycle = cycle };
@@ -92,8 +103,9 @@ int lc_relay_main(lc_cycle_t *cycle)
     int status = 1;
 
     r.base = event_base_new();
-    if (!r.base)
+    if (!r.base || lc_accept_gate_init(&r.gate, r.base) < 0)
         return 1;
+    lc_cdn_link_set_limits(cycle->conf->limits_handshake_timeout, (size_t)cycle->conf->limits_output_buffer);
     for (int i = 0; i < 4; i++) {
         sigs[i] = evsignal_new(r.base, signos[i], on_signal, &r);
         event_add(sigs[i], NULL);
@@ -114,6 +126,8 @@ int lc_relay_main(lc_cycle_t *cycle)
             lc_log_error("relay: cannot start the CDN on %s", cycle->listeners[LC_LISTEN_CDN].addr);
             goto out;
         }
+        evconnlistener_set_error_cb(r.listener, on_accept_error);
+        lc_accept_gate_add(&r.gate, r.listener);
     } else {
         lc_cdn_disable(cycle->shm);
     }
@@ -122,6 +136,8 @@ int lc_relay_main(lc_cycle_t *cycle)
     event_base_dispatch(r.base);
     status = 0;
 out:
+    lc_accept_gate_forget(&r.gate);
+    lc_accept_gate_free(&r.gate);
     if (r.listener)
         evconnlistener_free(r.listener);
     if (r.drain)

@@ -7,12 +7,14 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/net.h"
 #include "common/shm/cdn_table.h"
 #include "common/shm/keyframe.h"
 #include "common/shm/notify.h"
@@ -29,6 +31,9 @@ struct lc_pub {
     int terminating;
     uint32_t keyframe_requests;  /* the entry's count we last answered */
     uint64_t last_bytes;
+    uint64_t media_frames;       /* frames written, not config or metadata: idle_publishers_end */
+    uint64_t media_seen;         /* media_frames at the last tick */
+    long long idle_s;            /* ticks without media */
     lc_pub_t *prev, *next;
 };
 
@@ -86,12 +91,43 @@ static lc_proc_t *self(lc_worker_t *w)
 
 /* ---- publish ---- */
 
+/* The address limits.max_streams_per_ip counts a publish against: the
+ * last word of `who` ("rtmp 1.2.3.4:5678", "webrtc whip [::1]:5678"),
+ * without its port, into buf (INET6_ADDRSTRLEN). "" when the address is
+ * in limits.trusted, or when `who` names none (then nothing is counted,
+ * and the log says so). */
+static void publish_client(lc_worker_t *w, const char *who, char *buf, size_t len)
+{
+    const lc_conf_list_t *trusted = &w->cycle->conf->limits_trusted;
+    const char *addr = strrchr(who, ' ');
+    lc_net_addr_t a;
+    const char *why;
+    buf[0] = '\0';
+    if (lc_net_parse_addr(addr ? addr + 1 : who, &a, &why) < 0 ||
+        getnameinfo((struct sockaddr *)&a.ss, a.len, buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0) {
+        buf[0] = '\0';
+        lc_log_warn("publisher \"%s\" has no address: limits.max_streams_per_ip does not count it", who);
+        return;
+    }
+    for (size_t i = 0; i < trusted->n; i++)
+        if (lc_net_cidr_match(trusted->v[i], (struct sockaddr *)&a.ss) == 1) {
+            buf[0] = '\0';
+            return;
+        }
+}
+
 int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_pub_ops_t *ops, void *ctx,
                     lc_pub_t **out)
 {
     lc_shm_t *shm = w->cycle->shm;
     uint32_t id;
-    int rc = lc_stream_publish(shm, name, w->cycle->slot, getpid(), &id);
+    char client[64];
+    publish_client(w, who, client, sizeof(client));
+    int rc = lc_stream_publish_from(shm, name, w->cycle->slot, getpid(), client,
+                                    (uint32_t)w->cycle->conf->limits_max_streams_per_ip, &id);
+    if (rc == -EDQUOT)
+        lc_log_warn("[stream:%s] publish from %s refused: it already publishes %lld streams "
+                    "(limits.max_streams_per_ip)", name, client, w->cycle->conf->limits_max_streams_per_ip);
     if (rc < 0)
         return rc;
     lc_pub_t *p = calloc(1, sizeof(*p));
@@ -118,6 +154,8 @@ int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, con
 {
     if (lc_stream_write(p->w->cycle->shm, p->id, f, payload, err) < 0)
         return -1;
+    if (!(f->flags & (LC_FRAME_CONFIG | LC_FRAME_META))) /* a publisher may repeat its metadata for ever */
+        p->media_frames++;
     atomic_fetch_add_explicit(&self(p->w)->bytes_in, f->len, memory_order_relaxed);
     return 0;
 }
@@ -455,12 +493,37 @@ void lc_core_on_wake(lc_worker_t *w)
     }
 }
 
+/* Once a second: a publisher that sent no media (audio, video, data channel text) for
+ * limits.idle_publish_timeout seconds is ended, so a silent connection
+ * cannot hold a stream name and a ring (a publish that never sends
+ * media, a WebRTC peer whose media never flows). */
+static void idle_publishers_end(lc_worker_t *w)
+{
+    long long limit = w->cycle->conf->limits_idle_publish_timeout;
+    for (lc_pub_t *p = w->core->pubs, *next; p; p = next) {
+        next = p->next;
+        if (p->media_frames != p->media_seen || p->terminating) {
+            p->media_seen = p->media_frames;
+            p->idle_s = 0;
+            continue;
+        }
+        if (++p->idle_s < limit)
+            continue;
+        lc_log_info("[stream:%s] publisher %s ended: no media for %llds (limits.idle_publish_timeout)", p->entry->name,
+                    p->entry->publisher, p->idle_s);
+        snprintf(p->entry->end_reason, sizeof(p->entry->end_reason), "Publisher sent no media");
+        p->terminating = 1;
+        p->ops->on_terminate(p->ctx); /* unpublishes: p is gone */
+    }
+}
+
 /* Once a second: each published stream's bitrate, for REST and metrics. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     lc_worker_t *w = arg;
     (void)fd;
     (void)what;
+    idle_publishers_end(w);
     for (lc_pub_t *p = w->core->pubs; p; p = p->next) {
         uint64_t now = atomic_load_explicit(&p->entry->bytes_in, memory_order_relaxed);
         atomic_store_explicit(&p->entry->bitrate_kbps, (uint32_t)((now - p->last_bytes) * 8 / 1000),

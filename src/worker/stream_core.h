@@ -64,7 +64,10 @@ typedef struct {
     void (*flush)(void *ctx, int urgent);
 } lc_player_ops_t;
 
-/* 0, or -EEXIST (name is live), -ENOSPC/-ENOBUFS (table or arena full), -EINVAL (bad name). */
+/* 0, or -EEXIST (name is live), -ENOSPC/-ENOBUFS (table or arena full), -EINVAL (bad name),
+ * -EDQUOT (the client already publishes limits.max_streams_per_ip streams: "Too many streams from
+ * this address"). `who` is "PROTOCOL... ADDRESS:PORT": its last word is the client whose streams
+ * are counted, unless limits.trusted has it. */
 int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_pub_ops_t *ops, void *ctx,
                     lc_pub_t **out);
 /* Write one frame. 0, or -1 with *err (frame larger than the ring allows). */

@@ -46,6 +46,21 @@ void lc_worker_session_closed(lc_worker_t *w)
     maybe_finish_drain(w);
 }
 
+/* TCP connections (RTMP, signaling, TLS) against limits.max_connections:
+ * at the limit the listeners pause and the kernel's backlog holds the
+ * next ones until a connection closes. */
+void lc_worker_conn_opened(lc_worker_t *w)
+{
+    w->conns++;
+    lc_accept_gate_count(&w->gate, w->conns, w->cycle->conf->limits_max_connections);
+}
+
+void lc_worker_conn_closed(lc_worker_t *w)
+{
+    w->conns--;
+    lc_accept_gate_count(&w->gate, w->conns, w->cycle->conf->limits_max_connections);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
     lc_worker_t *w = arg;
@@ -59,9 +74,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
     lc_worker_t *w = arg;
-    /* EMFILE and friends: log, keep the listener; libevent retries */
-    lc_log_errno(LC_LOG_ERROR, EVUTIL_SOCKET_ERROR(), "accept() failed on %s",
-                 l == w->rtmp ? "rtmp.listen" : l == w->signaling_tls ? "signaling.tls_listen" : "signaling.listen");
+    int err = EVUTIL_SOCKET_ERROR();
+    /* EMFILE and friends: a listener left armed is readable again at once
+     * and the loop spins; pause accepting instead (accept_gate.h) */
+    lc_accept_gate_error(&w->gate, err,
+                         l == w->rtmp ? "rtmp.listen" : l == w->signaling_tls ? "signaling.tls_listen" : "signaling.listen");
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -79,6 +96,7 @@ static void start_drain(lc_worker_t *w)
     if (w->draining)
         return;
     w->draining = 1;
+    lc_accept_gate_forget(&w->gate);
     if (w->signaling) {
         evconnlistener_free(w->signaling);
         w->signaling = NULL;
@@ -139,6 +157,7 @@ static int listen_on(lc_worker_t *w, int kind, struct evconnlistener **out)
         return -1;
     }
     evconnlistener_set_error_cb(*out, on_accept_error);
+    lc_accept_gate_add(&w->gate, *out);
     return 0;
 }
 
@@ -149,7 +168,7 @@ int lc_worker_main(lc_cycle_t *cycle)
     int signos[4] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1 };
 
     w.base = event_base_new();
-    if (!w.base)
+    if (!w.base || lc_accept_gate_init(&w.gate, w.base) < 0)
         return 1;
     if (lc_core_init(&w) < 0 || listen_on(&w, LC_LISTEN_SIGNALING, &w.signaling) < 0 ||
         listen_on(&w, LC_LISTEN_RTMP, &w.rtmp) < 0) {
@@ -190,6 +209,8 @@ int lc_worker_main(lc_cycle_t *cycle)
     lc_rtmp_session_close_all();
     lc_ws_session_close_all();
     lc_core_free(&w);
+    lc_accept_gate_forget(&w.gate);
+    lc_accept_gate_free(&w.gate);
     if (w.signaling)
         evconnlistener_free(w.signaling);
     if (w.rtmp)

@@ -9,6 +9,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "common/core/accept_gate.h"
 #include "common/core/cycle.h"
 
 typedef struct lc_ws_session lc_ws_session_t;
@@ -27,11 +28,17 @@ typedef struct lc_worker {
     struct evconnlistener *rtmp;
     struct evconnlistener *signaling_tls; /* wss:// and https:// WHIP/WHEP */
     SSL_CTX *tls;
+    lc_accept_gate_t gate;     /* pauses the listeners: limits.max_connections, EMFILE */
+    long long conns;           /* TCP connections open (lc_worker_conn_opened) */
 } lc_worker_t;
 
 /* A session opened or closed: keeps the shared counters (and draining) right. */
 void lc_worker_session_opened(lc_worker_t *w);
 void lc_worker_session_closed(lc_worker_t *w);
+/* A TCP connection was taken or closed (RTMP, signaling, TLS; not WebRTC
+ * sessions, which hold no descriptor): counts against limits.max_connections. */
+void lc_worker_conn_opened(lc_worker_t *w);
+void lc_worker_conn_closed(lc_worker_t *w);
 
 /* rtmp/rtmp_session.c: take an accepted RTMP connection; close them all at exit. */
 void lc_rtmp_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer);

@@ -63,6 +63,8 @@ typedef struct {
     char name[LC_STREAM_NAME_MAX];
     /* Descriptive, written by the owner after publish, read by control. */
     char publisher[64];            /* "rtmp 1.2.3.4:5678" */
+    char client[48];               /* publisher's address, set at publish: limits.max_streams_per_ip
+                                    * counts the entries of one; "" = not counted (CDN pulls, trusted) */
     _Atomic uint32_t vcodec, acodec;  /* lc_codec_t: declared by the publish, else of the frames seen */
     /* 1 once the publisher said what it sends (a WebRTC offer is negotiated):
      * vcodec/acodec then hold even before the first frame, 0 meaning none */

@@ -23,17 +23,47 @@ static int find_locked(lc_shm_t *shm, const char *name)
     return -1;
 }
 
+static uint32_t count_client_locked(lc_shm_t *shm, const char *client)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        n += atomic_load_explicit(&s->state, memory_order_relaxed) == LC_STREAM_LIVE && strcmp(s->client, client) == 0;
+    }
+    return n;
+}
+
+uint32_t lc_stream_count_client(lc_shm_t *shm, const char *client)
+{
+    lc_shm_lock(shm);
+    uint32_t n = client[0] ? count_client_locked(shm, client) : 0;
+    lc_shm_unlock(shm);
+    return n;
+}
+
 int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t *id)
+{
+    return lc_stream_publish_from(shm, name, owner_slot, owner_pid, "", 0, id);
+}
+
+int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, const char *client,
+                           uint32_t max_per_client, uint32_t *id)
 {
     size_t n = strlen(name);
     int entry = -1, ring = -1;
 
     if (n == 0 || n >= LC_STREAM_NAME_MAX)
         return -EINVAL;
+    if (strlen(client) >= sizeof(((lc_stream_t *)0)->client))
+        client = ""; /* not an address */
     lc_shm_lock(shm);
     if (find_locked(shm, name) >= 0) {
         lc_shm_unlock(shm);
         return -EEXIST;
+    }
+    if (client[0] && count_client_locked(shm, client) >= max_per_client) {
+        lc_shm_unlock(shm);
+        return -EDQUOT;
     }
     for (uint32_t i = 0; i < shm->streams_max && entry < 0; i++)
         if (atomic_load_explicit(&lc_shm_stream(shm, i)->state, memory_order_relaxed) == LC_STREAM_FREE)
@@ -59,6 +89,7 @@ int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t own
     for (int p = 0; p < LC_PROC_SLOTS; p++)
         atomic_store_explicit(&s->players[p], 0, memory_order_relaxed);
     s->publisher[0] = '\0';
+    snprintf(s->client, sizeof(s->client), "%s", client);
     atomic_store_explicit(&s->vcodec, 0, memory_order_relaxed);
     atomic_store_explicit(&s->acodec, 0, memory_order_relaxed);
     atomic_store_explicit(&s->codecs_declared, 0, memory_order_relaxed);

@@ -17,6 +17,13 @@
 /* 0 with *id set, or -EEXIST (name is live), -ENOSPC (table full),
  * -ENOBUFS (no free ring), -EINVAL (empty or too long name). */
 int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t *id);
+/* The same for a client's publish: also -EDQUOT when `client` (an address,
+ * "" = not counted) already publishes max_per_client streams. Counted under
+ * the arena lock, so the bound holds across every worker. */
+int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, const char *client,
+                           uint32_t max_per_client, uint32_t *id);
+/* Live streams published from `client`. */
+uint32_t lc_stream_count_client(lc_shm_t *shm, const char *client);
 /* Owner ends its stream: close ring, wake readers, free entry. */
 void lc_stream_unpublish(lc_shm_t *shm, uint32_t id);
 /* 0 with id and gen of the LIVE entry of that name, or -ENOENT. */

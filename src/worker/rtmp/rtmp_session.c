@@ -29,7 +29,6 @@
 #include "common/shm/stream_table.h"
 #include "worker/stream_core.h"
 
-#define HANDSHAKE_TIMEOUT_S 10
 #define MAX_MESSAGE (8u << 20)        /* one video frame of a 4K keyframe fits */
 /* Bytes of partial messages all RTMP connections of this worker may hold
  * at once (each connection at most 2 x MAX_MESSAGE, see rtmp_chunk.h):
@@ -66,6 +65,8 @@ struct lc_rtmp_session {
     lc_pub_t *pub;
     int seen_video;
     lc_play_t *play;
+    struct event *deadline; /* limits.handshake_timeout, absolute; see on_deadline */
+    int overflow;           /* output past limits.output_buffer: closed from on_deadline */
 };
 
 static lc_rtmp_session_t *sessions;
@@ -94,6 +95,9 @@ static void session_free(lc_rtmp_session_t *s)
         lc_core_stop(s->play);
     lc_rtmp_chunk_reader_free(s->reader);
     bufferevent_free(s->bev);
+    if (s->deadline)
+        event_free(s->deadline);
+    lc_worker_conn_closed(s->w);
     lc_worker_session_closed(s->w);
     free(s);
 }
@@ -173,6 +177,20 @@ static void close_after_flush(lc_rtmp_session_t *s)
 }
 
 /* ---- output ---- */
+
+/* limits.output_buffer: the hard bound on what this session may have
+ * queued. A peer past it does not read what we send (PingRequests it
+ * never takes the replies of, a player that stalled while frames kept
+ * coming in bigger than the skip-to-key policy could drop). */
+static size_t out_queued(const lc_rtmp_session_t *s)
+{
+    return evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
+static int out_over(const lc_rtmp_session_t *s)
+{
+    return out_queued(s) > (size_t)s->w->cycle->conf->limits_output_buffer;
+}
 
 static void send_msg(lc_rtmp_session_t *s, uint32_t csid, uint8_t type, uint32_t ts, uint32_t msid,
                      const uint8_t *payload, uint32_t len)
@@ -261,7 +279,9 @@ static int refuse(lc_rtmp_session_t *s, double txn, const char *code, const char
 static int play_congested(void *ctx)
 {
     lc_rtmp_session_t *s = ctx;
-    return evbuffer_get_length(bufferevent_get_output(s->bev)) > PLAYER_BACKLOG;
+    /* below the hard bound, so a congested player skips frames before it is closed */
+    size_t hard = (size_t)s->w->cycle->conf->limits_output_buffer / 2;
+    return out_queued(s) > (PLAYER_BACKLOG < hard ? PLAYER_BACKLOG : hard);
 }
 
 static size_t play_queued(void *ctx)
@@ -276,7 +296,7 @@ static void play_frame(void *ctx, lc_shared_frame_t *sf)
     /* VP8 and Opus frames (WebRTC publishers) are raw, not FLV bodies: an
      * RTMP player cannot take them until live transcoding lands; data
      * channel text is for WebRTC players */
-    if (sf->f.codec == LC_CODEC_VP8 || sf->f.codec == LC_CODEC_OPUS || sf->f.codec == LC_CODEC_TEXT)
+    if (sf->f.codec == LC_CODEC_VP8 || sf->f.codec == LC_CODEC_OPUS || sf->f.codec == LC_CODEC_TEXT || s->overflow)
         return;
     if (!sf->rtmp) {
         /* built once per frame per worker: every RTMP player here shares these bytes */
@@ -294,6 +314,11 @@ static void play_frame(void *ctx, lc_shared_frame_t *sf)
                            lc_refbuf_evbuffer_cleanup, lc_refbuf_ref(sf->rtmp));
     atomic_fetch_add_explicit(&lc_shm_proc(s->w->cycle->shm, s->w->cycle->slot)->bytes_out, sf->rtmp->len,
                               memory_order_relaxed);
+    if (out_over(s)) {
+        /* the core is iterating its players: close from the loop's next turn */
+        s->overflow = 1;
+        event_active(s->deadline, EV_TIMEOUT, 0);
+    }
 }
 
 static void play_end(void *ctx, const char *why)
@@ -486,8 +511,10 @@ static int cmd_publish(lc_rtmp_session_t *s, const lc_amf0_t *arg)
     static const lc_pub_ops_t pub_ops = { pub_terminate, NULL }; /* RTMP cannot ask for a keyframe */
     int rc = lc_core_publish(s->w, s->name, who, &pub_ops, s, &s->pub);
     if (rc < 0) {
-        const char *why = rc == -EEXIST ? "Stream name in use" : rc == -EINVAL ? "Bad stream name"
-                                                                             : "No room for another stream (media.shm_size)";
+        const char *why = rc == -EEXIST   ? "Stream name in use"
+                          : rc == -EINVAL ? "Bad stream name"
+                          : rc == -EDQUOT ? "Too many streams from this address"
+                                          : "No room for another stream (media.shm_size)";
         SLOG(s, LC_LOG_WARN, "publish refused: %s", why);
         send_status(s, "error", "NetStream.Publish.BadName", why);
         return -1;
@@ -744,10 +771,47 @@ static void on_read(struct bufferevent *bev, void *arg)
         struct timeval rt = { (time_t)c->rtmp_read_timeout, 0 }, wt = { (time_t)c->rtmp_write_timeout, 0 };
         bufferevent_set_timeouts(bev, c->rtmp_read_timeout ? &rt : NULL, c->rtmp_write_timeout ? &wt : NULL);
     }
-    if (read_chunks(s) < 0)
+    if (read_chunks(s) < 0) {
         close_after_flush(s); /* may free s */
-    else
-        session_flush(s);
+        return;
+    }
+    session_flush(s);
+    if (!s->closing && out_over(s)) {
+        SLOG(s, LC_LOG_WARN, "closed: the peer does not read: %zu bytes queued (limits.output_buffer)", out_queued(s));
+        session_free(s);
+    }
+}
+
+/* Absolute, unlike a read timeout that each byte resets: a connection
+ * that has not published or played within limits.handshake_timeout of its
+ * accept, or of its last stream's end, is closed however it trickles. */
+static void deadline_arm(lc_rtmp_session_t *s)
+{
+    struct timeval tv = { (time_t)s->w->cycle->conf->limits_handshake_timeout, 0 };
+    if (event_add(s->deadline, &tv) < 0)
+        SLOG(s, LC_LOG_ERROR, "cannot arm the handshake deadline");
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    lc_rtmp_session_t *s = arg;
+    (void)fd;
+    (void)what;
+    if (s->overflow) {
+        SLOG(s, LC_LOG_WARN, "closed: the player does not read: %zu bytes queued (limits.output_buffer)",
+             out_queued(s));
+        session_free(s);
+        return;
+    }
+    if (s->closing) /* close_after_flush bounds the rest */
+        return;
+    if (s->pub || s->play) {
+        deadline_arm(s); /* look again later: a stream that ends leaves an idle connection */
+        return;
+    }
+    SLOG(s, LC_LOG_INFO, "closed: no publish or play within limits.handshake_timeout (%llds)%s",
+         s->w->cycle->conf->limits_handshake_timeout, s->state == CHUNKS ? "" : ", in the RTMP handshake");
+    session_free(s);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -779,7 +843,10 @@ void lc_rtmp_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct soc
     s->reader = lc_rtmp_chunk_reader_new(MAX_MESSAGE);
     if (s->reader)
         lc_rtmp_chunk_reader_set_budget(s->reader, &partial_budget);
-    if (!s->bev || !s->reader) {
+    s->deadline = evtimer_new(w->base, on_deadline, s);
+    if (!s->bev || !s->reader || !s->deadline) {
+        if (s->deadline)
+            event_free(s->deadline);
         if (s->bev)
             bufferevent_free(s->bev);
         else
@@ -794,8 +861,8 @@ void lc_rtmp_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct soc
         sessions->prev = s;
     sessions = s;
     lc_worker_session_opened(w);
+    lc_worker_conn_opened(w);
     bufferevent_setcb(s->bev, on_read, on_written, on_event, s);
-    struct timeval tv = { HANDSHAKE_TIMEOUT_S, 0 };
-    bufferevent_set_timeouts(s->bev, &tv, NULL);
+    deadline_arm(s);
     bufferevent_enable(s->bev, EV_READ);
 }

@@ -26,7 +26,6 @@
 
 #define MAX_HEAD 16384
 #define MAX_MESSAGE (1 << 20)
-#define HANDSHAKE_TIMEOUT_S 10
 #define IDLE_PING_S 30  /* a ping after this much silence; a second silence closes */
 
 struct lc_ws_session {
@@ -42,6 +41,9 @@ struct lc_ws_session {
     struct evbuffer *message;
     lc_signaling_t sig;
     lc_whip_pending_t *whip;   /* a WHIP/WHEP answer that waits (whip.h) */
+    struct event *deadline;    /* limits.handshake_timeout, absolute: see on_deadline */
+    uint64_t messages;         /* whole messages received */
+    uint64_t deadline_at;      /* messages when the deadline was last armed */
 };
 
 static lc_ws_session_t *sessions;
@@ -59,6 +61,9 @@ static void session_free(lc_ws_session_t *s)
     lc_signaling_end(&s->sig);
     bufferevent_free(s->bev);
     evbuffer_free(s->message);
+    if (s->deadline)
+        event_free(s->deadline);
+    lc_worker_conn_closed(s->w);
     lc_worker_session_closed(s->w);
     free(s);
 }
@@ -293,20 +298,76 @@ static int handle_frame(lc_ws_session_t *s)
         protocol_error(s, LC_WS_CLOSE_INVALID_DATA, "text message is not valid UTF-8");
         return -1;
     }
+    s->messages++;
     int keep = lc_signaling_message(&s->sig, text, len);
     evbuffer_drain(s->message, len);
     return keep < 0 || s->closing ? -1 : 1;
 }
 
+/* What this session has queued to its peer, against limits.output_buffer:
+ * a peer that sends pings and never reads the pongs is closed there. */
+static int out_over(lc_ws_session_t *s)
+{
+    size_t n = evbuffer_get_length(bufferevent_get_output(s->bev));
+    if (n <= (size_t)s->w->cycle->conf->limits_output_buffer)
+        return 0;
+    lc_log_warn("[sess:%llx %s] closed: the peer does not read: %zu bytes queued (limits.output_buffer)",
+                (unsigned long long)s->id, s->peer, n);
+    session_free(s);
+    return 1;
+}
+
+/* After the first message the deadline runs only while a message is on
+ * its way: one begun (a partial frame, a fragmented message) must be
+ * whole within limits.handshake_timeout, so memory held for it is too. */
+static void deadline_follow(lc_ws_session_t *s)
+{
+    int partial = evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 || s->asm_.in_message;
+    if (!s->messages || s->closing)
+        return;
+    if (!partial) {
+        event_del(s->deadline);
+    } else if (!evtimer_pending(s->deadline, NULL) || s->deadline_at != s->messages) {
+        s->deadline_at = s->messages; /* a new message began: its own deadline */
+        struct timeval tv = { (time_t)s->w->cycle->conf->limits_handshake_timeout, 0 };
+        evtimer_add(s->deadline, &tv);
+    }
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     lc_ws_session_t *s = arg;
+    int rc;
     (void)bev;
     s->idle_pings = 0;
     if (!s->upgraded && handle_upgrade(s) <= 0)
-        return;
-    while (handle_frame(s) > 0)
+        return; /* s may be gone */
+    while ((rc = handle_frame(s)) > 0)
         ;
+    if (rc < 0 || out_over(s))
+        return; /* s may be gone */
+    deadline_follow(s);
+}
+
+/* The TLS handshake, the HTTP request (upgrade or WHIP/WHEP) and the first
+ * WebSocket message must be done within limits.handshake_timeout of the
+ * accept, however the bytes trickle in: a read timeout each byte resets
+ * would let one byte a second hold the session for good. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    lc_ws_session_t *s = arg;
+    long long t = s->w->cycle->conf->limits_handshake_timeout;
+    (void)fd;
+    (void)what;
+    if (s->closing)
+        return; /* close_after_flush bounds the rest */
+    const char *what_ = !s->upgraded ? "request" : s->messages ? "message" : "first message";
+    lc_log_info("[sess:%llx %s] %s timed out: %s not complete within limits.handshake_timeout (%llds)",
+                (unsigned long long)s->id, s->peer, s->upgraded ? "websocket" : "HTTP handshake", what_, t);
+    if (s->upgraded)
+        lc_ws_session_close(s, 1008, "message not complete within limits.handshake_timeout");
+    else
+        http_reply(s, 408, "Request Timeout", "request not complete within limits.handshake_timeout");
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -352,7 +413,10 @@ void lc_ws_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct socka
     s->bev = ssl ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
                  : bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     s->message = evbuffer_new();
-    if (!s->bev || !s->message) {
+    s->deadline = evtimer_new(w->base, on_deadline, s);
+    if (!s->bev || !s->message || !s->deadline) {
+        if (s->deadline)
+            event_free(s->deadline);
         if (s->bev)
             bufferevent_free(s->bev);
         else
@@ -367,11 +431,12 @@ void lc_ws_session_accept(lc_worker_t *w, evutil_socket_t fd, const struct socka
         sessions->prev = s;
     sessions = s;
     lc_worker_session_opened(w);
+    lc_worker_conn_opened(w);
     lc_signaling_begin(&s->sig, s);
     bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
     /* never buffer more than one message plus a frame header beyond what we consume */
     bufferevent_setwatermark(s->bev, EV_READ, 0, MAX_MESSAGE + MAX_HEAD);
-    struct timeval tv = { HANDSHAKE_TIMEOUT_S, 0 };
-    bufferevent_set_timeouts(s->bev, &tv, NULL);
+    struct timeval tv = { (time_t)w->cycle->conf->limits_handshake_timeout, 0 };
+    evtimer_add(s->deadline, &tv);
     bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }

@@ -141,8 +141,10 @@ int lc_rtc_publish_begin(lc_rtc_session_t *s, char *err, size_t errlen)
 {
     int rc = lc_core_publish(s->w, s->name, s->who, &pub_ops, s, &s->pub);
     if (rc < 0) {
-        snprintf(err, errlen, "%s", rc == -EEXIST ? "Stream name in use" : rc == -EINVAL ? "Bad stream name"
-                                                                          : "Server busy: no room for another stream");
+        snprintf(err, errlen, "%s", rc == -EEXIST   ? "Stream name in use"
+                                    : rc == -EINVAL ? "Bad stream name"
+                                    : rc == -EDQUOT ? "Too many streams from this address"
+                                                    : "Server busy: no room for another stream");
         return -1;
     }
     rtc_track_t *v = &s->video;

@@ -28,7 +28,8 @@
 #include "worker/webrtc/rtc_udp.h"
 
 #define TICK_MS 50
-#define CONNECT_TIMEOUT_MS 20000   /* offer answered, but ICE + DTLS never completed */
+#define CONNECT_TIMEOUT_MS 20000   /* offer answered, but ICE + DTLS never completed; at most
+                                    * limits.handshake_timeout, as a publish holds a ring meanwhile */
 #define CONSENT_TIMEOUT_MS 30000   /* RFC 7675: no consent check answered for this long */
 
 #define SLOG(s, lvl, fmt, ...) \
@@ -315,7 +316,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (!s->ready) {
-        if (now - s->created_ms > CONNECT_TIMEOUT_MS) {
+        uint64_t limit = (uint64_t)s->w->cycle->conf->limits_handshake_timeout * 1000;
+        if (now - s->created_ms > (limit < CONNECT_TIMEOUT_MS ? limit : CONNECT_TIMEOUT_MS)) {
             lc_rtc_end(s, s->have_addr ? "DTLS handshake did not complete" : "ICE: no connectivity check arrived");
             return;
         }
