@@ -78,9 +78,12 @@ static void on_request(struct evhttp_request *req, void *arg)
         lc_static_handle(ctl, req, path);
 }
 
+/* A pending answer whose client went away never completes: 5 s bound the wait. */
+#define QUIT_WAIT_TICKS 100
+
 static void maybe_exit(lc_control_t *ctl)
 {
-    if (ctl->quitting && ctl->pending == 0)
+    if (ctl->quitting && (ctl->pending == 0 || ++ctl->quit_ticks > QUIT_WAIT_TICKS))
         event_base_loopbreak(ctl->base);
 }
 

@@ -21,6 +21,7 @@ typedef struct {
     SSL_CTX *tls;
     int pending;          /* requests answered later (reload waits for the master) */
     int quitting;
+    int quit_ticks;       /* 50 ms ticks spent quitting */
     struct event *quit_tick;
 } lc_control_t;
 

@@ -118,10 +118,18 @@ typedef struct {
     int waited_ms;
 } reload_wait_t;
 
+/* The answer is only queued on the connection: a control told to QUIT must
+ * not exit before libevent has written it, so pending drops once sent. */
+static void reload_sent(struct evhttp_request *req, void *arg)
+{
+    lc_control_t *ctl = arg;
+    (void)req;
+    ctl->pending--;
+}
+
 static void reload_done(reload_wait_t *w)
 {
     event_free(w->tick);
-    w->ctl->pending--;
     free(w);
 }
 
@@ -177,6 +185,7 @@ static void config_reload(lc_control_t *ctl, struct evhttp_request *req)
         return;
     }
     ctl->pending++;
+    evhttp_request_set_on_complete_cb(req, reload_sent, ctl);
     lc_log_info("REST config/reload: reload requested");
 }
 
