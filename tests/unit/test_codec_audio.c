@@ -318,8 +318,12 @@ static void test_corrupt_input(void **s)
     assert_null(lc_audio_create(LC_CODEC_AAC, bad_asc, 2, LC_CODEC_OPUS, 48000, 2, 0, err, sizeof err));
     assert_null(lc_audio_create(LC_CODEC_OPUS, NULL, 0, LC_CODEC_AAC, 7000, 2, 0, err, sizeof err));
     assert_null(lc_audio_create(LC_CODEC_H264, NULL, 0, LC_CODEC_OPUS, 48000, 2, 0, err, sizeof err));
+    a = lc_audio_create(LC_CODEC_PCMA, NULL, 0, LC_CODEC_OPUS, 48000, 2, 0, err, sizeof err);
+    assert_int_equal(lc_audio_set_fec(a, 10), 0);
+    lc_audio_destroy(a);
     a = lc_audio_create(LC_CODEC_OPUS, NULL, 0, LC_CODEC_AAC, 48000, 2, 0, err, sizeof err);
     assert_non_null(a);
+    assert_int_equal(lc_audio_set_fec(a, 10), -1);       /* not an Opus output */
     for (int i = 0; i < 50; i++) {
         for (size_t k = 0; k < sizeof junk; k++)
             junk[k] = (uint8_t)(rand() & 0xff);

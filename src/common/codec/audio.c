@@ -142,8 +142,9 @@ static int open_encoder(lc_audio_t *a, int bitrate)
             return fail(a, "opus encoder: %s", opus_strerror(e));
         if (bitrate > 0)
             opus_encoder_ctl(a->oenc, OPUS_SET_BITRATE(bitrate));
-        opus_encoder_ctl(a->oenc, OPUS_SET_INBAND_FEC(1));
-        opus_encoder_ctl(a->oenc, OPUS_SET_PACKET_LOSS_PERC(5));
+        /* in-band FEC off by default: it moves the encoder into SILK/hybrid
+         * modes and costs 3.7x the CPU at 64 kbit/s (bench/codec_audio.c);
+         * lc_audio_set_fec turns it on when players ask (useinbandfec=1) */
         a->frame_size = 960;
         return 0;
     }
@@ -486,6 +487,15 @@ int lc_audio_pull(lc_audio_t *a, uint8_t *buf, size_t size, int64_t *pts_us)
     a->out_head = (a->out_head + 1) % OUT_MAX;
     a->out_n--;
     return (int)o->len;
+}
+
+int lc_audio_set_fec(lc_audio_t *a, int loss_percent)
+{
+    if (a->oenc == NULL)
+        return -1;
+    opus_encoder_ctl(a->oenc, OPUS_SET_INBAND_FEC(loss_percent > 0));
+    opus_encoder_ctl(a->oenc, OPUS_SET_PACKET_LOSS_PERC(loss_percent));
+    return 0;
 }
 
 const char *lc_audio_error(const lc_audio_t *a) { return a->err; }

