@@ -305,6 +305,31 @@ static void test_opus_loss_concealed(void **s)
     frames_free(f);
 }
 
+/* 100 ms missing from PCMA input: silence fills it, so the last output pts
+ * still matches the last input pts (A/V sync survives the loss). */
+static void test_hole_filled(void **s)
+{
+    char err[160];
+    lc_audio_t *a = lc_audio_create(LC_CODEC_PCMA, NULL, 0, LC_CODEC_PCMU, 8000, 1, 0, err, sizeof err);
+    uint8_t in[160], buf[512];
+    int64_t pts, last_in = 0, last_out = 0;
+
+    (void)s;
+    memset(in, 0xd5, sizeof in);
+    for (int i = 0; i < 100; i++) {
+        if (i >= 40 && i < 45)
+            continue;
+        last_in = i * 20000;
+        assert_int_equal(lc_audio_push(a, in, sizeof in, last_in), 0);
+    }
+    lc_audio_flush(a);
+    while (lc_audio_pull(a, buf, sizeof buf, &pts) > 0)
+        last_out = pts;
+    assert_int_equal(lc_audio_concealed(a), 1);
+    assert_true(llabs(last_out - last_in) <= 20000);
+    lc_audio_destroy(a);
+}
+
 /* Corrupt and hostile input: dropped, counted, no crash; bad ASC refused. */
 static void test_corrupt_input(void **s)
 {
@@ -348,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_opus_to_pcma),
         cmocka_unit_test(test_no_drift_over_an_hour),
         cmocka_unit_test(test_opus_loss_concealed),
+        cmocka_unit_test(test_hole_filled),
         cmocka_unit_test(test_corrupt_input),
     };
 

@@ -375,9 +375,10 @@ static int decode_opus(lc_audio_t *a, const uint8_t *data, size_t len, int64_t p
     if (n <= 0 || n > OPUS_MAX_SAMPLES)
         return fail(a, "corrupt Opus frame (TOC)");
     if (a->next_in_pts != INT64_MIN) {
-        int64_t gap = (pts - a->next_in_pts) * 48000 / 1000000;   /* missing samples */
+        int64_t gap_us = pts - a->next_in_pts;
+        int64_t gap = gap_us > 0 && gap_us < 1000000 ? gap_us * 48000 / 1000000 : 0;   /* missing samples */
 
-        if (gap >= n / 2 && gap < 48000) {       /* a hole of up to 1 s is concealed */
+        if (gap >= n / 2) {                      /* a hole of up to 1 s is concealed */
             int fec_n = gap >= n ? n : (int)gap;
             int plc = (int)gap - fec_n;
 
@@ -400,11 +401,35 @@ static int decode_opus(lc_audio_t *a, const uint8_t *data, size_t len, int64_t p
     return 0;
 }
 
+/* A hole in non-Opus input (15 ms to 1 s) becomes silence, so output
+ * timestamps stay on the input's clock (A/V sync) after a loss. */
+static int fill_hole(lc_audio_t *a, int64_t pts)
+{
+    int64_t gap;
+    int n;
+
+    if (a->next_in_pts == INT64_MIN)
+        return 0;
+    gap = pts - a->next_in_pts;
+    if (gap < 15000 || gap >= 1000000)
+        return 0;
+    n = (int)(gap * a->rate / 1000000);
+    if (fifo_room(a, n) < 0)
+        return -1;
+    memset(a->fifo + (size_t)a->fifo_n * a->channels, 0, (size_t)n * a->channels * sizeof *a->fifo);
+    a->fifo_n += n;
+    a->concealed++;
+    encode_fifo(a);
+    return 0;
+}
+
 static int decode_av(lc_audio_t *a, const uint8_t *data, size_t len, int64_t pts)
 {
     int r;
+    int64_t got = 0;
 
-    (void)pts;
+    if (fill_hole(a, pts) < 0)
+        return -1;
     av_packet_unref(a->pkt);
     if (av_new_packet(a->pkt, (int)len) < 0)
         return fail(a, "out of memory");
@@ -422,10 +447,14 @@ static int decode_av(lc_audio_t *a, const uint8_t *data, size_t len, int64_t pts
             av_frame_unref(f);
             return -1;
         }
+        if (f->sample_rate > 0)
+            got += (int64_t)f->nb_samples * 1000000 / f->sample_rate;
         av_frame_unref(f);
     }
     if (r != AVERROR(EAGAIN) && r != AVERROR_EOF)
         return fail(a, "corrupt %s frame", lc_codec_name(a->src));
+    if (got > 0)
+        a->next_in_pts = pts + got;
     return 0;
 }
 
@@ -447,6 +476,8 @@ int lc_audio_push(lc_audio_t *a, const uint8_t *data, size_t len, int64_t pts_us
 
     if (len == 0 || len > MAX_IN)
         return fail(a, "input frame of %zu bytes dropped", len);
+    if (pts_us < -(INT64_C(1) << 61) || pts_us > INT64_C(1) << 61)   /* differences never overflow */
+        return fail(a, "input pts out of range");
     if (a->started && pts_us <= a->last_pts)
         return fail(a, "late frame dropped (%lld us behind)", (long long)(a->last_pts - pts_us));
     for (i = a->jn; i > 0 && a->jb[i - 1].pts > pts_us; i--)

@@ -12,7 +12,8 @@
  * once that many newer ones wait behind it (60 ms of 20 ms frames), a frame
  * older than the last decoded one is dropped. Opus input: a hole of one or
  * more frame durations is filled with FEC from the next packet (its first
- * 20 ms) and PLC for the rest, never silence or a gap.
+ * 20 ms) and PLC for the rest, never silence or a gap. Other input: a hole
+ * of 15 ms to 1 s becomes silence, so output pts stay on the input's clock.
  *
  * Ownership: lc_audio_create returns the object; lc_audio_destroy frees it
  * and everything inside. Bad input frames are dropped and counted in
