@@ -74,7 +74,10 @@ unit: $(UNIT_BIN)
 build/unit/%: tests/unit/%.c $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  UNIT    $@"
-	@$(CC) $(CFLAGS_ALL) -o $@ $< $(OBJ)/libcommon.a -lcmocka $(LDLIBS_ALL)
+	@$(CC) $(CFLAGS_ALL) -o $@ $< $(UNIT_EXTRA_$*) $(OBJ)/libcommon.a -lcmocka $(LDLIBS_ALL)
+# A unit test of worker logic names the (I/O-light) worker files it links here.
+UNIT_EXTRA_test_pool := src/worker/transcode/pool.c
+build/unit/test_pool: $(UNIT_EXTRA_test_pool)
 
 # Fuzz targets: clang + libFuzzer over the I/O-free parsers of src/common.
 FUZZ_CC := clang

@@ -119,6 +119,12 @@
     X(cdn_static_distribution, "cdn.static.distribution", ENUM, "\"webrtc\"", 0, 0, 1, \
       "webrtc|rtmp: how a static origin pushes to its edges") \
     X(cdn_static_nodes, "cdn.static.nodes", LIST, "[]", 0, 255, 1, \
-      "edges a static origin pushes every stream to, \"host\" or \"host:port\"")
+      "edges a static origin pushes every stream to, \"host\" or \"host:port\"") \
+    X(transcoding_threads, "transcoding.threads", INT, "0", 0, 256, 1, \
+      "transcoder thread pool size per worker; 0 = one per core") \
+    X(transcoding_max_jobs, "transcoding.max_jobs", INT, "64", 1, 100000, 1, \
+      "derived streams (transcodes and composites) per node; past it a request fails with \"Transcoding capacity reached\"") \
+    X(transcoding_h264_encoder, "transcoding.h264_encoder", ENUM, "\"libx264\"", 0, 0, 1, \
+      "libx264|libopenh264: libavcodec H.264 encoder of the transcoders")
 
 #endif

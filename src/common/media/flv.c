@@ -157,25 +157,3 @@ int lc_flv_audio_info(const uint8_t *body, size_t len, lc_flv_info_t *out, const
     }
     return 0;
 }
-
-const char *lc_codec_name(int codec)
-{
-    switch (codec) {
-    case LC_CODEC_H264: return "H264";
-    case LC_CODEC_VP8: return "VP8";
-    case LC_CODEC_H263: return "H263";
-    case LC_CODEC_VP6: return "VP6";
-    case LC_CODEC_HEVC: return "H265";
-    case LC_CODEC_AAC: return "AAC";
-    case LC_CODEC_MP3: return "MP3";
-    case LC_CODEC_SPEEX: return "speex";
-    case LC_CODEC_PCMA: return "PCMA";
-    case LC_CODEC_PCMU: return "PCMU";
-    case LC_CODEC_OPUS: return "opus";
-    case LC_CODEC_NELLY: return "nellymoser";
-    case LC_CODEC_PCM: return "PCM";
-    case LC_CODEC_AMF0_DATA: return "amf0";
-    case LC_CODEC_TEXT: return "text";
-    default: return "none";
-    }
-}

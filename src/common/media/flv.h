@@ -12,14 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-    LC_CODEC_NONE = 0,
-    LC_CODEC_H264 = 1, LC_CODEC_VP8 = 2, LC_CODEC_H263 = 3, LC_CODEC_VP6 = 4, LC_CODEC_HEVC = 5,
-    LC_CODEC_AAC = 16, LC_CODEC_MP3 = 17, LC_CODEC_SPEEX = 18, LC_CODEC_PCMA = 19, LC_CODEC_PCMU = 20,
-    LC_CODEC_OPUS = 21, LC_CODEC_NELLY = 22, LC_CODEC_PCM = 23,
-    LC_CODEC_AMF0_DATA = 32,
-    LC_CODEC_TEXT = 33,       /* a data-channel text message from a WebRTC publisher (track 2) */
-} lc_codec_t;
+#include "common/codec/codec.h"    /* lc_codec_t and lc_codec_name: the codec table */
 
 typedef struct {
     int codec;        /* lc_codec_t */
@@ -32,6 +25,5 @@ typedef struct {
 /* 0, or -1 with *err when the body is too short for its own header. */
 int lc_flv_video_info(const uint8_t *body, size_t len, lc_flv_info_t *out, const char **err);
 int lc_flv_audio_info(const uint8_t *body, size_t len, lc_flv_info_t *out, const char **err);
-const char *lc_codec_name(int codec);
 
 #endif
