@@ -128,6 +128,9 @@ int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_
     if (rc == -EDQUOT)
         lc_log_warn("[stream:%s] publish from %s refused: it already publishes %lld streams "
                     "(limits.max_streams_per_ip)", name, client, w->cycle->conf->limits_max_streams_per_ip);
+    else if (rc == -EUSERS)
+        lc_log_warn("[stream:%s] publish from %s refused: untrusted addresses hold %u of %u rings, the rest is "
+                    "kept for limits.trusted and the CDN", name, client, lc_stream_untrusted_max(shm), shm->rings);
     if (rc < 0)
         return rc;
     lc_pub_t *p = calloc(1, sizeof(*p));

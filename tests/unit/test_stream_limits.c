@@ -110,10 +110,33 @@ static void test_overlong_client_not_counted(void **state)
     lc_shm_destroy(shm);
 }
 
+/* However many addresses a flood comes from, untrusted publishers leave
+ * rings/8 (at least one) to trusted ones and CDN pulls. */
+static void test_reserve_for_trusted(void **state)
+{
+    (void)state;
+    lc_shm_t *shm = arena();
+    uint32_t max = lc_stream_untrusted_max(shm), id;
+    assert_true(max < shm->rings);
+    char name[16], addr[32];
+    for (uint32_t i = 0; i < max; i++) {
+        snprintf(name, sizeof(name), "f%u", i);
+        snprintf(addr, sizeof(addr), "10.1.%u.%u", i / 250, i % 250 + 1);
+        assert_int_equal(lc_stream_publish_from(shm, name, 1, 100, addr, 4, &id), 0);
+    }
+    uint32_t used = rings_used(shm);
+    assert_int_equal(lc_stream_publish_from(shm, "late", 1, 100, "10.9.9.9", 4, &id), -EUSERS);
+    assert_int_equal(rings_used(shm), used);
+    /* a trusted publisher (no counted address) still gets a ring */
+    assert_int_equal(lc_stream_publish_from(shm, "trusted", 1, 100, "", 4, &id), 0);
+    lc_shm_destroy(shm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bound_per_client),
+        cmocka_unit_test(test_reserve_for_trusted),
         cmocka_unit_test(test_bound_across_processes),
         cmocka_unit_test(test_overlong_client_not_counted),
     };

@@ -33,6 +33,25 @@ static uint32_t count_client_locked(lc_shm_t *shm, const char *client)
     return n;
 }
 
+/* Streams of counted (untrusted) addresses may take every ring but the
+ * reserve: however many addresses a flood comes from, trusted publishers
+ * and CDN pulls keep rings/8 (at least one) to publish into. */
+uint32_t lc_stream_untrusted_max(const lc_shm_t *shm)
+{
+    uint32_t reserve = shm->rings / 8 ? shm->rings / 8 : 1;
+    return shm->rings > reserve ? shm->rings - reserve : 0;
+}
+
+static uint32_t count_counted_locked(lc_shm_t *shm)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        n += atomic_load_explicit(&s->state, memory_order_relaxed) == LC_STREAM_LIVE && s->client[0];
+    }
+    return n;
+}
+
 uint32_t lc_stream_count_client(lc_shm_t *shm, const char *client)
 {
     lc_shm_lock(shm);
@@ -64,6 +83,10 @@ int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_
     if (client[0] && count_client_locked(shm, client) >= max_per_client) {
         lc_shm_unlock(shm);
         return -EDQUOT;
+    }
+    if (client[0] && count_counted_locked(shm) >= lc_stream_untrusted_max(shm)) {
+        lc_shm_unlock(shm);
+        return -EUSERS;
     }
     for (uint32_t i = 0; i < shm->streams_max && entry < 0; i++)
         if (atomic_load_explicit(&lc_shm_stream(shm, i)->state, memory_order_relaxed) == LC_STREAM_FREE)

@@ -19,9 +19,12 @@
 int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t *id);
 /* The same for a client's publish: also -EDQUOT when `client` (an address,
  * "" = not counted) already publishes max_per_client streams. Counted under
- * the arena lock, so the bound holds across every worker. */
+ * the arena lock, so the bound holds across every worker. -EUSERS when the
+ * counted addresses together hold lc_stream_untrusted_max rings. */
 int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, const char *client,
                            uint32_t max_per_client, uint32_t *id);
+/* Rings counted addresses may hold together: all but a reserve of rings/8. */
+uint32_t lc_stream_untrusted_max(const lc_shm_t *shm);
 /* Live streams published from `client`. */
 uint32_t lc_stream_count_client(lc_shm_t *shm, const char *client);
 /* Owner ends its stream: close ring, wake readers, free entry. */

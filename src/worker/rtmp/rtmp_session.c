@@ -514,6 +514,7 @@ static int cmd_publish(lc_rtmp_session_t *s, const lc_amf0_t *arg)
         const char *why = rc == -EEXIST   ? "Stream name in use"
                           : rc == -EINVAL ? "Bad stream name"
                           : rc == -EDQUOT ? "Too many streams from this address"
+                          : rc == -EUSERS ? "No room for another stream (the rest is kept for trusted publishers)"
                                           : "No room for another stream (media.shm_size)";
         SLOG(s, LC_LOG_WARN, "publish refused: %s", why);
         send_status(s, "error", "NetStream.Publish.BadName", why);

@@ -144,6 +144,7 @@ int lc_rtc_publish_begin(lc_rtc_session_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "%s", rc == -EEXIST   ? "Stream name in use"
                                     : rc == -EINVAL ? "Bad stream name"
                                     : rc == -EDQUOT ? "Too many streams from this address"
+                          : rc == -EUSERS ? "No room for another stream (the rest is kept for trusted publishers)"
                                                     : "Server busy: no room for another stream");
         return -1;
     }
