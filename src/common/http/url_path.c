@@ -5,19 +5,9 @@
  * it. Empty components ("//") are dropped, as a file system would.
  */
 #include "common/http/url_path.h"
+#include "common/core/hex.h"
 
 #include <string.h>
-
-static int hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* The component out[start..*n) just closed: keep it, drop it or refuse it. */
 static int close_component(char *out, size_t start, size_t *n, const char **why)
@@ -63,7 +53,7 @@ int lc_url_path_decode(const char *raw, size_t len, char *out, size_t outlen, co
         }
         int c = (unsigned char)raw[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hex(raw[i + 1]) : -1, lo = hi >= 0 ? hex(raw[i + 2]) : -1;
+            int hi = i + 2 < len ? lc_hex_digit(raw[i + 1]) : -1, lo = hi >= 0 ? lc_hex_digit(raw[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *why = "a bad %-escape";
                 return -1;

@@ -2,6 +2,7 @@
  * whip_path.c: see whip_path.h. Bytes in, struct out: no I/O, no logging.
  */
 #include "common/http/whip_path.h"
+#include "common/core/hex.h"
 
 #include <string.h>
 
@@ -55,17 +56,12 @@ int lc_whip_path_split(const char *t, size_t len, lc_whip_path_t *out, const cha
     return 0;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int lc_whip_path_id(const char *hex, uint8_t out[LC_WHIP_PATH_ID_BYTES])
 {
     if (strlen(hex) != LC_WHIP_PATH_ID_HEX)
         return -1;
     for (int i = 0; i < LC_WHIP_PATH_ID_BYTES; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = lc_hex_digit_lower(hex[2 * i]), lo = lc_hex_digit_lower(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -12,6 +12,7 @@
  * bytes it was given; a failed parse still leaves the struct freeable.
  */
 #include "common/rtmp/rtmp_cmd.h"
+#include "common/core/hex.h"
 
 #include <string.h>
 
@@ -107,17 +108,6 @@ const lc_amf0_t *lc_rtmp_cmd_info(const lc_rtmp_cmd_t *cmd)
 
 /* ---- the stream name and its query ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode v[0..n) into out (cap bytes with the NUL). */
 static int decode_value(const char *v, size_t n, char *out, size_t cap, const char **err)
 {
@@ -127,8 +117,8 @@ static int decode_value(const char *v, size_t n, char *out, size_t cap, const ch
         int c = (unsigned char)v[i];
 
         if (c == '%') {
-            int hi = i + 2 < n ? hexval(v[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(v[i + 2]) : -1;
+            int hi = i + 2 < n ? lc_hex_digit(v[i + 1]) : -1;
+            int lo = i + 2 < n ? lc_hex_digit(v[i + 2]) : -1;
 
             if (hi < 0 || lo < 0) {
                 *err = "bad percent-escape in the token";
