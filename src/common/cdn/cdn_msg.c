@@ -352,22 +352,10 @@ int lc_cdn_msg_parse(const char *text, size_t len, lc_cdn_msg_t *m, char *err, s
     memset(m, 0, sizeof(*m));
     if (len > LC_CDN_MSG_MAX)
         return fail(&c, "message larger than %u bytes", LC_CDN_MSG_MAX);
-    const char *bad = lc_json_guard(text, len);
-    if (bad)
-        return fail(&c, "%s", bad);
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return fail(&c, "out of memory");
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    yerr[0] = '\0';
-    yajl_val tree = yajl_tree_parse(copy, yerr, sizeof(yerr));
-    free(copy);
-    if (!tree) {
-        /* yajl's message spans lines; keep the first */
-        yerr[strcspn(yerr, "\n")] = '\0';
-        return fail(&c, "Bad JSON: %s", yerr[0] ? yerr : "parse error");
-    }
+    char why[256];
+    yajl_val tree = lc_json_parse(text, len, why, sizeof(why));
+    if (!tree)
+        return fail(&c, "%s", why);
     int rc = parse_tree(&c, tree, m);
     yajl_tree_free(tree);
     if (rc < 0)

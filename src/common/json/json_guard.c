@@ -4,6 +4,8 @@
  */
 #include "common/json/json_guard.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *lc_json_guard(const char *s, size_t len)
@@ -37,4 +39,30 @@ const char *lc_json_guard(const char *s, size_t len)
             depth--;
     }
     return NULL;
+}
+
+yajl_val lc_json_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    char yerr[256] = "";
+    const char *bad = lc_json_guard(text, len);
+    if (bad) {
+        snprintf(err, errlen, "%s", bad);
+        return NULL;
+    }
+    /* yajl needs a NUL-terminated copy; the guard refused a NUL inside */
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    yajl_val tree = yajl_tree_parse(copy, yerr, sizeof(yerr));
+    free(copy);
+    if (!tree) {
+        /* yajl's message spans lines; keep the first */
+        yerr[strcspn(yerr, "\n")] = '\0';
+        snprintf(err, errlen, "Bad JSON: %s", yerr[0] ? yerr : "parse error");
+    }
+    return tree;
 }

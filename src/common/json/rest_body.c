@@ -1,6 +1,5 @@
 /*
- * rest_body.c: see rest_body.h. yajl needs a NUL-terminated copy; the guard
- * has already refused a NUL inside, so the copy is the whole text.
+ * rest_body.c: see rest_body.h.
  */
 #include "common/json/rest_body.h"
 
@@ -12,27 +11,7 @@
 
 yajl_val lc_rest_body_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-    char yerr[256] = "";
-    const char *bad = lc_json_guard(text, len);
-    if (bad) {
-        snprintf(err, errlen, "%s", bad);
-        return NULL;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    yajl_val tree = yajl_tree_parse(copy, yerr, sizeof(yerr));
-    free(copy);
-    if (!tree) {
-        /* yajl's message spans lines; keep the first */
-        yerr[strcspn(yerr, "\n")] = '\0';
-        snprintf(err, errlen, "Bad JSON: %s", yerr[0] ? yerr : "parse error");
-    }
-    return tree;
+    return lc_json_parse(text, len, err, errlen);
 }
 
 int lc_rest_body_name(const char *text, size_t len, char *out, size_t outlen, char *err, size_t errlen)

@@ -59,26 +59,9 @@ int lc_sig_msg_parse(const char *text, size_t len, lc_sig_msg_t *msg, char *err,
         return -1;
     }
     /* NULs, \u0000, comments, deep nesting: see json_guard.h */
-    const char *bad = lc_json_guard(text, len);
-    if (bad) {
-        snprintf(err, errlen, "%s", bad);
+    yajl_val tree = lc_json_parse(text, len, err, errlen);
+    if (!tree)
         return -1;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    yajl_val tree = yajl_tree_parse(copy, yerr, sizeof(yerr));
-    free(copy);
-    if (!tree) {
-        /* yajl's message spans lines; keep the first */
-        yerr[strcspn(yerr, "\n")] = '\0';
-        snprintf(err, errlen, "Bad JSON: %s", yerr[0] ? yerr : "parse error");
-        return -1;
-    }
     msg->tree_ = tree;
     if (!YAJL_IS_OBJECT(tree)) {
         snprintf(err, errlen, "Bad JSON: a message must be an object");
