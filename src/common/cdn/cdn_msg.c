@@ -347,7 +347,6 @@ static int parse_tree(ctx_t *c, yajl_val tree, lc_cdn_msg_t *m)
 int lc_cdn_msg_parse(const char *text, size_t len, lc_cdn_msg_t *m, char *err, size_t errlen)
 {
     ctx_t c = { .err = err, .errlen = errlen };
-    char yerr[256];
 
     memset(m, 0, sizeof(*m));
     if (len > LC_CDN_MSG_MAX)

@@ -52,7 +52,6 @@ static int copy_field(yajl_val obj, const char *key, char *out, char *err, size_
 
 int lc_sig_msg_parse(const char *text, size_t len, lc_sig_msg_t *msg, char *err, size_t errlen)
 {
-    char yerr[256];
     memset(msg, 0, sizeof(*msg));
     if (len > MAX_TEXT) {
         snprintf(err, errlen, "message larger than %d bytes", MAX_TEXT);
