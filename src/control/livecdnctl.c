@@ -1002,6 +1002,15 @@ static const lc_ctl_col_t lc_ctl_push_cols[] = {
     { "Status", "status", LC_CTL_CELL_PLAIN },
 };
 
+static const lc_ctl_col_t lc_ctl_transcoder_cols[] = {
+    { "Source", "source", LC_CTL_CELL_PLAIN },
+    { "Codec", "codec", LC_CTL_CELL_PLAIN },
+    { "Worker", "worker", LC_CTL_CELL_PLAIN },
+    { "CpuSeconds", "cpu_seconds", LC_CTL_CELL_PLAIN },
+    { "Players", "players", LC_CTL_CELL_PLAIN },
+    { "Uptime", "uptime", LC_CTL_CELL_SECONDS },
+};
+
 #define LC_CTL_TABLE(k, c) k, c, LC_CTL_NCOLS(c)
 
 /* Every command, once: dispatch, usage and printing all read this table. */
@@ -1016,6 +1025,8 @@ static const lc_ctl_cmd_t lc_ctl_cmds[] = {
       ctl_print_table, LC_CTL_TABLE(NULL, lc_ctl_route_cols) },
     { "show", "pushes", NULL, "push/find_all", "pushes to external RTMP URLs",
       ctl_print_table, LC_CTL_TABLE("pushes", lc_ctl_push_cols) },
+    { "show", "transcoders", NULL, "transcoder/find_all", "derived streams: transcodes made on this node",
+      ctl_print_table, LC_CTL_TABLE("transcoders", lc_ctl_transcoder_cols) },
     { "reload", NULL, NULL, "config/reload", "reload the configuration, as livecdn -s reload does",
       ctl_print_reload, NULL, NULL, 0 },
     { "terminate", NULL, "NAME", "stream/terminate", "stop the published stream NAME",

@@ -24,6 +24,24 @@ static void label(struct evbuffer *b, const char *s)
     }
 }
 
+/* Derived streams: how many, and the codec CPU each has cost. */
+static void metrics_transcoders(struct evbuffer *b, lc_shm_t *shm)
+{
+    evbuffer_add_printf(b, "# HELP livecdn_transcoders Derived streams (transcodes) made on this node.\n"
+                           "# TYPE livecdn_transcoders gauge\nlivecdn_transcoders %u\n",
+                        lc_stream_count_derived(shm));
+    evbuffer_add_printf(b, "# HELP livecdn_transcoder_cpu_seconds_total Codec CPU time of each live transcoder.\n"
+                           "# TYPE livecdn_transcoder_cpu_seconds_total counter\n");
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        if (atomic_load(&s->state) != LC_STREAM_LIVE || !atomic_load(&s->derived))
+            continue;
+        evbuffer_add_printf(b, "livecdn_transcoder_cpu_seconds_total{stream=\"");
+        label(b, s->name);
+        evbuffer_add_printf(b, "\"} %.6f\n", (double)atomic_load(&s->cpu_us) / 1e6);
+    }
+}
+
 static void metrics_streams(struct evbuffer *b, lc_shm_t *shm)
 {
     static const struct { const char *name, *type, *help; } per[] = {
@@ -166,6 +184,7 @@ void lc_metrics_handle(lc_control_t *ctl, struct evhttp_request *req)
         }
     }
     metrics_streams(b, shm);
+    metrics_transcoders(b, shm);
     if (metrics_cdn(b, shm) < 0) {
         evbuffer_free(b);
         lc_rest_error(req, 500, "Internal Server Error", "out of memory");

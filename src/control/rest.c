@@ -251,6 +251,7 @@ static int body_name(struct evhttp_request *req, char *out, size_t len)
     return 0;
 }
 
+/* Published and pulled streams; derived ones are transcoder/find_all's. */
 static void stream_find_all(lc_control_t *ctl, struct evhttp_request *req)
 {
     lc_shm_t *shm = ctl->cycle->shm;
@@ -261,8 +262,54 @@ static void stream_find_all(lc_control_t *ctl, struct evhttp_request *req)
     yajl_gen_array_open(g);
     for (uint32_t i = 0; i < shm->streams_max; i++) {
         lc_stream_t *s = lc_shm_stream(shm, i);
-        if (atomic_load(&s->state) == LC_STREAM_LIVE)
+        if (atomic_load(&s->state) == LC_STREAM_LIVE && !atomic_load(&s->derived))
             gen_stream(g, shm, s, now);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+}
+
+/* Derived streams (SPEC 2): which node's worker makes which codec of which
+ * source, for whom, at what CPU cost. */
+static void transcoder_find_all(lc_control_t *ctl, struct evhttp_request *req)
+{
+    lc_shm_t *shm = ctl->cycle->shm;
+    time_t now = time(NULL);
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_map_open(g);
+    gen_str(g, "transcoders");
+    yajl_gen_array_open(g);
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        if (atomic_load(&s->state) != LC_STREAM_LIVE || !atomic_load(&s->derived))
+            continue;
+        char source[LC_STREAM_NAME_MAX];
+        snprintf(source, sizeof(source), "%s", s->name);
+        char *sep = strrchr(source, LC_STREAM_DERIVED_SEP);
+        const char *codec = sep ? sep + 1 : "";
+        if (sep)
+            *sep = '\0';
+        long long players = 0, uptime = (long long)(now - s->created_at);
+        for (int slot = 0; slot < LC_PROC_SLOTS; slot++)
+            players += atomic_load(&s->players[slot]);
+        double cpu = (double)atomic_load(&s->cpu_us) / 1e6;
+        lc_proc_t *owner = s->owner_slot > 0 ? lc_shm_proc(shm, s->owner_slot) : NULL;
+        yajl_gen_map_open(g);
+        gen_kv_str(g, "name", s->name);
+        gen_kv_str(g, "source", source);
+        gen_kv_str(g, "codec", codec);
+        gen_kv_str(g, "what", s->publisher);
+        gen_kv_int(g, "worker", owner && owner->role == LC_ROLE_WORKER ? owner->index : -1);
+        gen_kv_int(g, "pid", s->owner_pid);
+        gen_str(g, "cpu_seconds");
+        yajl_gen_double(g, cpu);
+        gen_str(g, "cpu_share");
+        yajl_gen_double(g, uptime > 0 ? cpu / (double)uptime : 0.0);
+        gen_kv_int(g, "players", players);
+        gen_kv_int(g, "uptime", uptime);
+        yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
@@ -421,7 +468,7 @@ void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *p
     static const struct { const char *path; void (*fn)(lc_control_t *, struct evhttp_request *); } routes[] = {
         { "stream/find_all", stream_find_all }, { "stream/find", stream_find },
         { "stream/terminate", stream_terminate }, { "cdn/show_nodes", cdn_show_nodes },
-        { "cdn/show_routes", cdn_show_routes },
+        { "cdn/show_routes", cdn_show_routes }, { "transcoder/find_all", transcoder_find_all },
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(path, routes[i].path) == 0) {

@@ -211,7 +211,8 @@ static lc_cdn_stream_ref_t *own_streams(lc_cdn_t *c, size_t *n)
     size_t alloc = 0;
     for (uint32_t i = 0; i < shm->streams_max && *n < LC_CDN_LIST_MAX; i++) {
         lc_stream_t *s = lc_shm_stream(shm, i);
-        if (atomic_load_explicit(&s->state, memory_order_acquire) != LC_STREAM_LIVE)
+        if (atomic_load_explicit(&s->state, memory_order_acquire) != LC_STREAM_LIVE ||
+            atomic_load_explicit(&s->derived, memory_order_relaxed)) /* a node makes its own (SPEC 6) */
             continue;
         if (*n == alloc) {
             alloc = alloc ? alloc * 2 : 16;

@@ -19,6 +19,7 @@
 #include "common/shm/keyframe.h"
 #include "common/shm/notify.h"
 #include "common/shm/stream_table.h"
+#include "worker/transcode/transcode.h"
 
 
 struct lc_pub {
@@ -29,6 +30,7 @@ struct lc_pub {
     const lc_pub_ops_t *ops;
     void *ctx;
     int terminating;
+    int derived;                 /* a transcoder's: not a client's publish */
     uint32_t keyframe_requests;  /* the entry's count we last answered */
     uint64_t last_bytes;
     uint64_t media_frames;       /* frames written, not config or metadata: idle_publishers_end */
@@ -116,6 +118,9 @@ static void publish_client(lc_worker_t *w, const char *who, char *buf, size_t le
         }
 }
 
+static int pub_new(lc_worker_t *w, uint32_t id, const char *who, const lc_pub_ops_t *ops, void *ctx, int derived,
+                   lc_pub_t **out);
+
 int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_pub_ops_t *ops, void *ctx,
                     lc_pub_t **out)
 {
@@ -133,12 +138,35 @@ int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_
                     "kept for limits.trusted and the CDN", name, client, lc_stream_untrusted_max(shm), shm->rings);
     if (rc < 0)
         return rc;
+    return pub_new(w, id, who, ops, ctx, 0, out);
+}
+
+int lc_core_publish_derived(lc_worker_t *w, const char *name, const char *who, const lc_pub_ops_t *ops, void *ctx,
+                            lc_pub_t **out)
+{
+    uint32_t id;
+    int rc = lc_stream_publish_derived(w->cycle->shm, name, w->cycle->slot, getpid(),
+                                       (uint32_t)w->cycle->conf->transcoding_max_jobs, &id);
+    if (rc == -EDQUOT)
+        lc_log_warn("[stream:%s] not started: %lld derived streams are live (transcoding.max_jobs)", name,
+                    w->cycle->conf->transcoding_max_jobs);
+    if (rc < 0)
+        return rc;
+    return pub_new(w, id, who, ops, ctx, 1, out);
+}
+
+/* The lc_pub_t of the entry id just taken. */
+static int pub_new(lc_worker_t *w, uint32_t id, const char *who, const lc_pub_ops_t *ops, void *ctx, int derived,
+                   lc_pub_t **out)
+{
+    lc_shm_t *shm = w->cycle->shm;
     lc_pub_t *p = calloc(1, sizeof(*p));
     if (!p) {
         lc_stream_unpublish(shm, id);
         return -ENOMEM;
     }
     p->w = w;
+    p->derived = derived;
     p->id = id;
     p->entry = lc_shm_stream(shm, id);
     p->gen = p->entry->gen;
@@ -148,7 +176,8 @@ int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_
     /* cut to the table's field, visibly */
     snprintf(p->entry->publisher, sizeof(p->entry->publisher), "%.*s", (int)sizeof(p->entry->publisher) - 1, who);
     LIST_ADD(w->core->pubs, p);
-    atomic_fetch_add(&self(w)->publishers, 1);
+    if (!derived)
+        atomic_fetch_add(&self(w)->publishers, 1);
     *out = p;
     return 0;
 }
@@ -175,8 +204,16 @@ void lc_core_unpublish(lc_pub_t *p)
     if (lc_stream_alive(w->cycle->shm, p->id, p->gen))
         lc_stream_unpublish(w->cycle->shm, p->id);
     LIST_DEL(w->core->pubs, p);
-    atomic_fetch_sub(&self(w)->publishers, 1);
+    if (!p->derived)
+        atomic_fetch_sub(&self(w)->publishers, 1);
     free(p);
+}
+
+void lc_core_unpublish_reason(lc_pub_t *p, const char *why)
+{
+    if (why && lc_stream_alive(p->w->cycle->shm, p->id, p->gen))
+        snprintf(p->entry->end_reason, sizeof(p->entry->end_reason), "%s", why);
+    lc_core_unpublish(p);
 }
 
 /* ---- play ---- */
@@ -342,11 +379,10 @@ int lc_core_playable(lc_worker_t *w, const char *name)
     return lc_stream_find(w->cycle->shm, name, &id, &gen) == 0 || lc_cdn_route_find(w->cycle->shm, name, origin) == 0;
 }
 
-int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out)
+/* The player of stream (id, gen), on this worker's fan-out of it. */
+static int play_entry(lc_worker_t *w, uint32_t id, uint32_t gen, const lc_player_ops_t *ops, void *ctx,
+                      lc_play_t **out)
 {
-    uint32_t id, gen;
-    if (lc_stream_find(w->cycle->shm, name, &id, &gen) < 0 && request_pull(w, name, &id, &gen) < 0)
-        return -ENOENT;
     lc_fanout_t *fo = fanout_get(w, id, gen);
     if (!fo)
         return -ENOENT;
@@ -374,6 +410,84 @@ int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, v
     /* catch up now rather than at the next frame: video shows at once */
     lc_notify_wake(w->cycle->shm, w->cycle->slot);
     return 0;
+}
+
+int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out)
+{
+    uint32_t id, gen;
+    if (lc_stream_find(w->cycle->shm, name, &id, &gen) < 0 && request_pull(w, name, &id, &gen) < 0)
+        return -ENOENT;
+    return play_entry(w, id, gen, ops, ctx, out);
+}
+
+/* The audio codec of stream `name` as far as it is known (its frames, its
+ * publisher's declaration, its CDN route), 0 when unknown; -ENOENT. */
+static int stream_acodec(lc_shm_t *shm, const char *name)
+{
+    lc_stream_codecs_t c;
+    int v = 0, a = 0;
+    if (lc_stream_codecs(shm, name, &c) == 0 && c.acodec)
+        return c.acodec;
+    if (lc_cdn_route_codecs(shm, name, &v, &a) == 0)
+        return a;
+    return lc_stream_codecs(shm, name, &c) == 0 ? 0 : -ENOENT;
+}
+
+/* The derived stream a player of `name` needs, into dname: 1, or 0 (the
+ * stream as it is: its codec is the player's, or not known), -ENOTSUP. */
+static int derived_for(lc_shm_t *shm, const char *name, const lc_core_accept_t *acc, int *acodec, char *dname,
+                       size_t size)
+{
+    *acodec = stream_acodec(shm, name);
+    /* the stream's own codec, whatever the player's preference (SPEC 6) */
+    if (*acodec <= 0 || *acodec >= 64 || !acc->audio_want || (acc->audio & LC_CORE_CODEC_BIT(*acodec)))
+        return 0;
+    if (!lc_transcode_supported(*acodec, acc->audio_want) ||
+        lc_stream_derived_name(name, 0, acc->audio_want, dname, size) < 0)
+        return -ENOTSUP;
+    return 1;
+}
+
+int lc_core_play_check(lc_worker_t *w, const char *name, const lc_core_accept_t *acc)
+{
+    lc_shm_t *shm = w->cycle->shm;
+    int acodec;
+    uint32_t id, gen;
+    char dname[LC_STREAM_NAME_MAX];
+    int rc = derived_for(shm, name, acc, &acodec, dname, sizeof(dname));
+    if (rc <= 0)
+        return rc;
+    if (lc_stream_find(shm, dname, &id, &gen) == 0)
+        return 0;
+    return lc_stream_count_derived(shm) >= (uint32_t)w->cycle->conf->transcoding_max_jobs ? -EDQUOT : 0;
+}
+
+int lc_core_play_as(lc_worker_t *w, const char *name, const lc_core_accept_t *acc, const lc_player_ops_t *ops,
+                    void *ctx, lc_play_t **out)
+{
+    lc_shm_t *shm = w->cycle->shm;
+    uint32_t id, gen;
+    int acodec;
+    char dname[LC_STREAM_NAME_MAX];
+    if (lc_stream_find(shm, name, &id, &gen) < 0 && request_pull(w, name, &id, &gen) < 0)
+        return -ENOENT;
+    int need = derived_for(shm, name, acc, &acodec, dname, sizeof(dname));
+    if (need < 0)
+        return need;
+    if (!need)
+        return play_entry(w, id, gen, ops, ctx, out);
+    for (int tries = 0; tries < 2; tries++) {
+        uint32_t did, dgen;
+        if (lc_stream_find(shm, dname, &did, &dgen) == 0)
+            return play_entry(w, did, dgen, ops, ctx, out);
+        int rc = lc_transcode_start(w, name, acodec, dname, acc->audio_want, &did, &dgen);
+        if (rc == 0)
+            return play_entry(w, did, dgen, ops, ctx, out);
+        if (rc != -EEXIST)
+            return rc;
+        /* another worker claimed it between our lookup and our claim: join it */
+    }
+    return -ENOENT;
 }
 
 static void play_free(lc_play_t *pl)

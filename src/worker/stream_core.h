@@ -73,6 +73,13 @@ int lc_core_publish(lc_worker_t *w, const char *name, const char *who, const lc_
 /* Write one frame. 0, or -1 with *err (frame larger than the ring allows). */
 int lc_core_pub_write(lc_pub_t *p, const lc_frame_t *f, const void *payload, const char **err);
 void lc_core_unpublish(lc_pub_t *p);
+/* The same, telling its players why (NULL: "Stopped by publisher stop"). */
+void lc_core_unpublish_reason(lc_pub_t *p, const char *why);
+/* A derived stream's publish (transcode/transcode.c): the claim of `name`
+ * through lc_stream_publish_derived (-EEXIST, -EDQUOT as there); not
+ * counted as a client's publish. */
+int lc_core_publish_derived(lc_worker_t *w, const char *name, const char *who, const lc_pub_ops_t *ops, void *ctx,
+                            lc_pub_t **out);
 /* The worker exits with publishers still on: their players (here, on
  * other workers and on every edge pulling them) are told `why`. */
 void lc_core_pubs_end_reason(lc_worker_t *w, const char *why);
@@ -81,6 +88,23 @@ void lc_core_pubs_end_reason(lc_worker_t *w, const char *why);
 int lc_core_playable(lc_worker_t *w, const char *name);
 /* 0, or -ENOENT (no such live stream here or in the CDN). */
 int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out);
+/* What a player takes: a bit (1ull << lc_codec_t) per audio codec, and the
+ * one it wants when the stream's is none of them (0: play as it is). */
+typedef struct {
+    uint64_t audio;
+    int audio_want;
+} lc_core_accept_t;
+#define LC_CORE_CODEC_BIT(c) (1ull << (c))
+/* lc_core_play for a player that takes only some codecs (SPEC 6, choosing
+ * a player's codec): the stream itself when its codec is one of them (or
+ * not known), else the derived stream in acc->audio_want, which this call
+ * starts (here) or joins (made by another worker). Also -EDQUOT
+ * ("Transcoding capacity reached") and -ENOTSUP (no such transcoder). */
+int lc_core_play_as(lc_worker_t *w, const char *name, const lc_core_accept_t *acc, const lc_player_ops_t *ops,
+                    void *ctx, lc_play_t **out);
+/* Could lc_core_play_as serve this player now? 0, -ENOTSUP, -EDQUOT (asked
+ * before a WebRTC answer, so a refusal comes with it). */
+int lc_core_play_check(lc_worker_t *w, const char *name, const lc_core_accept_t *acc);
 void lc_core_stop(lc_play_t *p);
 /* A player needs a keyframe (it lost one): the stream's writer is asked,
  * in whichever process it is (a worker's publisher, the relay's pull).

@@ -17,6 +17,7 @@
 #include "worker/signaling/signaling.h"
 #include "common/core/tls.h"
 #include "worker/stream_core.h"
+#include "worker/transcode/transcode.h"
 #include "worker/signaling/whip.h"
 #include "worker/webrtc/rtc.h"
 #include "worker/webrtc/rtc_udp.h"
@@ -208,6 +209,7 @@ int lc_worker_main(lc_cycle_t *cycle)
     lc_rtc_shutdown();
     lc_rtmp_session_close_all();
     lc_ws_session_close_all();
+    lc_transcode_free_all(&w);
     lc_core_free(&w);
     lc_accept_gate_forget(&w.gate);
     lc_accept_gate_free(&w.gate);

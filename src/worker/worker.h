@@ -15,6 +15,7 @@
 typedef struct lc_ws_session lc_ws_session_t;
 
 struct lc_core;
+struct lc_transcode_state;
 
 typedef struct lc_worker {
     lc_cycle_t *cycle;
@@ -25,6 +26,7 @@ typedef struct lc_worker {
     int draining;
     uint64_t next_session_id;
     struct lc_core *core;      /* stream_core.c: publishers and fan-outs of this worker */
+    struct lc_transcode_state *transcode; /* transcode/transcode.c: its derived streams and pool, NULL until the first */
     struct evconnlistener *rtmp;
     struct evconnlistener *signaling_tls; /* wss:// and https:// WHIP/WHEP */
     SSL_CTX *tls;

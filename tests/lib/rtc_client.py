@@ -7,6 +7,7 @@ Traps handled here (see TESTING.md): aioice drops 127.0.0.1 from its host
 candidates, so it is patched to offer only loopback; every peer connection
 uses RTCConfiguration(iceServers=[]) so no public STUN server is asked."""
 import asyncio
+import collections
 import json
 import re
 import time
@@ -46,6 +47,27 @@ def force_codec(pc, kind, mime):
 async def wait_ice(pc):
     while pc.iceGatheringState != "complete":
         await asyncio.sleep(0.05)
+
+
+def keep_pcm(pcm, frame):
+    """Keeps the first channel of a decoded audio frame (s16) in the deque pcm."""
+    a = frame.to_ndarray()
+    ch = len(frame.layout.channels)
+    pcm.append((frame.sample_rate, a.reshape(-1)[::ch] if a.shape[0] == 1 else a[0]))
+
+
+def dominant_hz(pcm):
+    """The strongest frequency of the audio kept by keep_pcm (None when there is none)."""
+    import numpy
+    if not pcm:
+        return None
+    rate = pcm[-1][0]
+    x = numpy.concatenate([s for r, s in pcm if r == rate]).astype(numpy.float64)
+    if len(x) < rate // 10 or not numpy.any(x):
+        return None
+    spec = numpy.abs(numpy.fft.rfft(x * numpy.hanning(len(x))))
+    spec[0] = 0
+    return float(numpy.argmax(spec)) * rate / len(x)
 
 
 def candidates(sdp):
@@ -153,6 +175,8 @@ class Player:
         self.event = None
         self.video_frames = 0
         self.audio_samples = 0
+        self.audio_frames = 0
+        self.pcm = collections.deque(maxlen=100)  # the last 100 audio frames (2 s of Opus), first channel
         self.audio_rates = set()
         self.sizes = set()
         self.codecs = set()
@@ -173,7 +197,9 @@ class Player:
                         self.first_video_at = time.monotonic()
                 else:
                     self.audio_samples += frame.samples
+                    self.audio_frames += 1
                     self.audio_rates.add(frame.sample_rate)
+                    keep_pcm(self.pcm, frame)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # MediaStreamError at the end

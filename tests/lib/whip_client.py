@@ -1,6 +1,7 @@
 """WHIP publisher and WHEP player (aiortc), for the WebRTC tests: the offer
 goes in one HTTP POST, the answer comes back with a Location to DELETE."""
 import asyncio
+import collections
 import time
 import urllib.error
 import urllib.request
@@ -8,7 +9,7 @@ import urllib.request
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
-from rtc_client import force_codec, wait_ice
+from rtc_client import force_codec, keep_pcm, wait_ice
 
 
 def http(method, url, body=None, ctype="application/sdp"):
@@ -59,6 +60,8 @@ class WhepPlayer:
         self.location = None
         self.video_frames = 0
         self.audio_samples = 0
+        self.audio_frames = 0
+        self.pcm = collections.deque(maxlen=100)
         self.sizes = set()
         self.tasks = []
 
@@ -71,6 +74,8 @@ class WhepPlayer:
                     self.sizes.add((frame.width, frame.height))
                 else:
                     self.audio_samples += frame.samples
+                    self.audio_frames += 1
+                    keep_pcm(self.pcm, frame)
         except Exception:
             return
 

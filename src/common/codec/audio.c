@@ -161,8 +161,10 @@ static int open_encoder(lc_audio_t *a, int bitrate)
     a->enc->sample_fmt = c->sample_fmts != NULL ? c->sample_fmts[0] : AV_SAMPLE_FMT_S16;
     if (bitrate > 0)
         a->enc->bit_rate = bitrate;
-    if (a->dst == LC_CODEC_AAC)
+    if (a->dst == LC_CODEC_AAC) {
         a->enc->profile = FF_PROFILE_AAC_LOW;
+        a->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER; /* the ASC goes out once, as the FLV sequence header */
+    }
     if (avcodec_open2(a->enc, c, NULL) < 0)
         return fail(a, "%s encoder does not open at %d Hz, %d channels", lc_codec_name(a->dst),
                     a->rate, a->channels);
@@ -528,6 +530,19 @@ int lc_audio_set_fec(lc_audio_t *a, int loss_percent)
     opus_encoder_ctl(a->oenc, OPUS_SET_PACKET_LOSS_PERC(loss_percent));
     return 0;
 }
+
+int lc_audio_out_config(const lc_audio_t *a, uint8_t *buf, size_t size)
+{
+    if (a->enc == NULL || a->enc->extradata_size <= 0)
+        return 0;
+    if ((size_t)a->enc->extradata_size > size)
+        return -1;
+    memcpy(buf, a->enc->extradata, (size_t)a->enc->extradata_size);
+    return a->enc->extradata_size;
+}
+
+int lc_audio_out_rate(const lc_audio_t *a) { return a->rate; }
+int lc_audio_out_channels(const lc_audio_t *a) { return a->channels; }
 
 const char *lc_audio_error(const lc_audio_t *a) { return a->err; }
 uint64_t lc_audio_errors(const lc_audio_t *a) { return a->errors; }

@@ -50,6 +50,13 @@ int lc_audio_pull(lc_audio_t *a, uint8_t *buf, size_t size, int64_t *pts_us);
  * FEC costs about 3.7x the encoder's CPU). 0, or -1 when the output is not Opus. */
 int lc_audio_set_fec(lc_audio_t *a, int loss_percent);
 
+/* The encoder's configuration (AAC: its AudioSpecificConfig, the FLV
+ * sequence header's body): its length, 0 when the codec has none, -1 when
+ * buf is too small. */
+int lc_audio_out_config(const lc_audio_t *a, uint8_t *buf, size_t size);
+int lc_audio_out_rate(const lc_audio_t *a);
+int lc_audio_out_channels(const lc_audio_t *a);
+
 const char *lc_audio_error(const lc_audio_t *a);
 uint64_t lc_audio_errors(const lc_audio_t *a);
 uint64_t lc_audio_concealed(const lc_audio_t *a);    /* Opus frames made by FEC/PLC */

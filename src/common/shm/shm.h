@@ -77,6 +77,11 @@ typedef struct {
     _Atomic uint32_t pulled;       /* 1: the relay pulls it from another node (a CDN stream) */
     _Atomic uint32_t keyframe_requests; /* players bump it, the owner asks its publisher for one */
     char end_reason[64];           /* set by the owner before it ends the stream; "" = publisher stop */
+    /* 1: a derived stream (SPEC 2), "SOURCE~codec", made from another
+     * stream by a transcoder of its owner worker; never announced to the
+     * CDN, counted against transcoding.max_jobs */
+    _Atomic uint32_t derived;
+    _Atomic uint64_t cpu_us;       /* derived: codec CPU time spent on it so far */
     _Atomic uint32_t players[LC_PROC_SLOTS]; /* players per process slot */
 } lc_stream_t;
 

@@ -5,11 +5,13 @@
  */
 #include "common/shm/stream_table.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/codec/codec.h"
 #include "common/shm/notify.h"
 
 static int find_locked(lc_shm_t *shm, const char *name)
@@ -60,13 +62,28 @@ uint32_t lc_stream_count_client(lc_shm_t *shm, const char *client)
     return n;
 }
 
-int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t *id)
+static uint32_t count_derived_locked(lc_shm_t *shm)
 {
-    return lc_stream_publish_from(shm, name, owner_slot, owner_pid, "", 0, id);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *s = lc_shm_stream(shm, i);
+        n += atomic_load_explicit(&s->state, memory_order_relaxed) == LC_STREAM_LIVE &&
+             atomic_load_explicit(&s->derived, memory_order_relaxed);
+    }
+    return n;
 }
 
-int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, const char *client,
-                           uint32_t max_per_client, uint32_t *id)
+uint32_t lc_stream_count_derived(lc_shm_t *shm)
+{
+    lc_shm_lock(shm);
+    uint32_t n = count_derived_locked(shm);
+    lc_shm_unlock(shm);
+    return n;
+}
+
+/* derived_max: 0 for a stream of its own, else transcoding.max_jobs */
+static int publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, const char *client,
+                   uint32_t max_per_client, uint32_t derived_max, uint32_t *id)
 {
     size_t n = strlen(name);
     int entry = -1, ring = -1;
@@ -79,6 +96,10 @@ int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_
     if (find_locked(shm, name) >= 0) {
         lc_shm_unlock(shm);
         return -EEXIST;
+    }
+    if (derived_max && count_derived_locked(shm) >= derived_max) {
+        lc_shm_unlock(shm);
+        return -EDQUOT;
     }
     if (client[0] && count_client_locked(shm, client) >= max_per_client) {
         lc_shm_unlock(shm);
@@ -123,6 +144,8 @@ int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_
     atomic_store_explicit(&s->terminate, 0, memory_order_relaxed);
     atomic_store_explicit(&s->pulled, 0, memory_order_relaxed);
     atomic_store_explicit(&s->keyframe_requests, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->derived, derived_max != 0, memory_order_relaxed);
+    atomic_store_explicit(&s->cpu_us, 0, memory_order_relaxed);
     s->end_reason[0] = '\0';
     memcpy(s->name, name, n + 1);
     /* pairs with the acquire load of state in lookups */
@@ -133,6 +156,40 @@ int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_
         atomic_fetch_add_explicit(&lc_shm_proc(shm, owner_slot)->streams, 1, memory_order_relaxed);
     *id = (uint32_t)entry;
     return 0;
+}
+
+int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t *id)
+{
+    return publish(shm, name, owner_slot, owner_pid, "", 0, 0, id);
+}
+
+int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, const char *client,
+                           uint32_t max_per_client, uint32_t *id)
+{
+    if (strchr(name, LC_STREAM_DERIVED_SEP))
+        return -EINVAL; /* the names of derived streams are the server's */
+    return publish(shm, name, owner_slot, owner_pid, client, max_per_client, 0, id);
+}
+
+int lc_stream_publish_derived(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t max_jobs,
+                              uint32_t *id)
+{
+    return publish(shm, name, owner_slot, owner_pid, "", 0, max_jobs ? max_jobs : 1, id);
+}
+
+int lc_stream_derived_name(const char *source, int vcodec, int acodec, char *buf, size_t size)
+{
+    char v[16] = "", a[16] = "";
+    if (vcodec)
+        snprintf(v, sizeof(v), "%s", lc_codec_name(vcodec));
+    if (acodec)
+        snprintf(a, sizeof(a), "%s", lc_codec_name(acodec));
+    for (char *c = v; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    for (char *c = a; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    int n = snprintf(buf, size, "%s%c%s%s%s", source, LC_STREAM_DERIVED_SEP, v, v[0] && a[0] ? "+" : "", a);
+    return n > 0 && (size_t)n < size && n < LC_STREAM_NAME_MAX ? 0 : -1;
 }
 
 static void end_locked(lc_shm_t *shm, lc_stream_t *s)

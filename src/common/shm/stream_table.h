@@ -23,6 +23,18 @@ int lc_stream_publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t own
  * counted addresses together hold lc_stream_untrusted_max rings. */
 int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, const char *client,
                            uint32_t max_per_client, uint32_t *id);
+/* A derived stream (SPEC 2: one source in other codecs, made once per
+ * node): "SOURCE~opus", "SOURCE~aac", "SOURCE~vp8+opus". Clients cannot
+ * publish a name with the separator (lc_stream_publish_from: -EINVAL). */
+#define LC_STREAM_DERIVED_SEP '~'
+/* The claim of a derived stream: one worker wins (-EEXIST for the others);
+ * -EDQUOT when max_jobs derived streams are live on the node. */
+int lc_stream_publish_derived(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t max_jobs,
+                              uint32_t *id);
+/* Live derived streams on this node. */
+uint32_t lc_stream_count_derived(lc_shm_t *shm);
+/* The name of source in these codecs (0 = as the source has it). 0, or -1 when too long. */
+int lc_stream_derived_name(const char *source, int vcodec, int acodec, char *buf, size_t size);
 /* Rings counted addresses may hold together: all but a reserve of rings/8. */
 uint32_t lc_stream_untrusted_max(const lc_shm_t *shm);
 /* Live streams published from `client`. */

@@ -553,7 +553,18 @@ static int cmd_play(lc_rtmp_session_t *s, const lc_amf0_t *arg)
     lc_amf0_put_bool(&b, 1);
     lc_amf0_put_bool(&b, 1);
     send_amf(s, LC_RTMP_DATA_AMF0, CSID_DATA, MSID, &b);
-    if (lc_core_play(s->w, s->name, &play_ops, s, &s->play) < 0) {
+    /* FLV carries AAC, Speex, PCMA, PCMU (and MP3); anything else comes as AAC through the shared transcoder */
+    lc_core_accept_t acc = { LC_CORE_CODEC_BIT(LC_CODEC_AAC) | LC_CORE_CODEC_BIT(LC_CODEC_SPEEX) |
+                                 LC_CORE_CODEC_BIT(LC_CODEC_PCMA) | LC_CORE_CODEC_BIT(LC_CODEC_PCMU) |
+                                 LC_CORE_CODEC_BIT(LC_CODEC_MP3),
+                             LC_CODEC_AAC };
+    int rc = lc_core_play_as(s->w, s->name, &acc, &play_ops, s, &s->play);
+    if (rc == -EDQUOT) {
+        SLOG(s, LC_LOG_INFO, "play refused: transcoding capacity reached");
+        send_status(s, "error", "NetStream.Play.Failed", "Transcoding capacity reached");
+        return -1;
+    }
+    if (rc < 0) {
         send_status(s, "error", "NetStream.Play.StreamNotFound", "Stream not found");
         return -1;
     }

@@ -115,6 +115,9 @@ void lc_rtc_send_rtcp(lc_rtc_session_t *s, uint8_t *pkt, size_t len);
 /* End the session from inside (once): tell the owner, free. */
 void lc_rtc_end(lc_rtc_session_t *s, const char *why);
 
+/* The words a player is told for lc_core_play_as's error rc. */
+const char *lc_rtc_play_error(int rc);
+
 /* rtc_publish.c */
 int lc_rtc_publish_begin(lc_rtc_session_t *s, char *err, size_t errlen);
 void lc_rtc_publish_rtp(lc_rtc_session_t *s, uint8_t *pkt, size_t len);
@@ -130,7 +133,7 @@ void lc_rtc_data_send_text(lc_rtc_session_t *s, const uint8_t *text, size_t len)
 void lc_rtc_data_stop(lc_rtc_session_t *s);
 
 /* rtc_play.c */
-int lc_rtc_play_begin(lc_rtc_session_t *s);
+int lc_rtc_play_begin(lc_rtc_session_t *s);   /* 0, or lc_core_play_as's error */
 void lc_rtc_play_nack(lc_rtc_session_t *s, uint32_t media_ssrc, const uint16_t *seqs, size_t n);
 void lc_rtc_play_rtcp_tick(lc_rtc_session_t *s);
 void lc_rtc_play_end(lc_rtc_session_t *s);

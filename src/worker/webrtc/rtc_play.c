@@ -220,8 +220,15 @@ int lc_rtc_play_begin(lc_rtc_session_t *s)
     s->audio.seq = (uint16_t)(r[2] << 8 | r[3]);
     s->video.ts_base = (uint32_t)r[4] << 24 | (uint32_t)r[5] << 16;
     s->audio.ts_base = (uint32_t)r[6] << 24 | (uint32_t)r[7] << 16;
-    if (lc_core_play(s->w, s->name, &play_ops, s, &s->play) < 0)
-        return -1;
+    /* audio in another codec than the player's comes through the shared transcoder (SPEC 6) */
+    lc_core_accept_t acc = { 0, 0 };
+    if (s->audio.on) {
+        acc.audio = LC_CORE_CODEC_BIT(s->audio.codec);
+        acc.audio_want = s->audio.codec;
+    }
+    int rc = lc_core_play_as(s->w, s->name, &acc, &play_ops, s, &s->play);
+    if (rc < 0)
+        return rc;
     /* start at a fresh keyframe rather than wait for the publisher's next one */
     lc_core_request_keyframe(s->play);
     return 0;

@@ -11,6 +11,7 @@
 #include "worker/webrtc/rtc_int.h"
 
 #include <openssl/rand.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,13 @@ static void session_free(lc_rtc_session_t *s)
     free(s);
 }
 
+const char *lc_rtc_play_error(int rc)
+{
+    return rc == -EDQUOT ? "Transcoding capacity reached"
+           : rc == -ENOTSUP ? "Codec not supported: the stream's audio cannot be transcoded for this player"
+                            : "Stream not found";
+}
+
 void lc_rtc_end(lc_rtc_session_t *s, const char *why)
 {
     if (s->ending)
@@ -214,8 +222,9 @@ static void dtls_connected(lc_rtc_session_t *s)
         lc_dtls_free(s->dtls);
         s->dtls = NULL;
     }
-    if (s->role == LC_RTC_PLAY && lc_rtc_play_begin(s) < 0)
-        lc_rtc_end(s, "Stream not found");
+    int rc = s->role == LC_RTC_PLAY ? lc_rtc_play_begin(s) : 0;
+    if (rc < 0)
+        lc_rtc_end(s, lc_rtc_play_error(rc));
 }
 
 /* DTLS application data is SCTP (data channels) */
@@ -410,13 +419,10 @@ static void stream_codecs(lc_rtc_session_t *s, lc_sdp_negotiate_policy_t *pol, c
     pol->stream_video = v == LC_CODEC_H264 ? "H264" : v == LC_CODEC_VP8 ? "VP8" : NULL;
     if (v == LC_CODEC_H264 && profile[0])
         pol->stream_h264_profile = profile;
-    /* audio that cannot be sent is still answered (Opus, silent): clients
+    /* any other audio reaches the player through the shared transcoder
+     * (lc_core_play_as); no audio is still answered (Opus, silent): clients
      * such as aiortc cannot take a rejected audio section */
     pol->stream_audio = "opus";
-    if (a && a != LC_CODEC_OPUS)
-        s->info = a == LC_CODEC_AAC ? "video only: the stream's audio is AAC, which WebRTC players get once live "
-                                      "transcoding lands"
-                                    : "video only: the stream's audio codec needs live transcoding for WebRTC";
     if (!v && !a) { /* nothing known after the wait: let the offer choose */
         pol->stream_video = "VP8";
         pol->stream_audio = "opus";
@@ -519,6 +525,15 @@ static int answer_offer(lc_rtc_session_t *s, lc_sdp_t *sdp, char **answer, char 
         take_track(&s->video, &neg->media[neg->video]);
     if (neg->audio >= 0)
         take_track(&s->audio, &neg->media[neg->audio]);
+    if (role == LC_RTC_PLAY && s->audio.on) {
+        /* refused now, with the answer, rather than after DTLS */
+        lc_core_accept_t acc = { LC_CORE_CODEC_BIT(s->audio.codec), s->audio.codec };
+        int prc = lc_core_play_check(w, s->name, &acc);
+        if (prc < 0) {
+            snprintf(err, errlen, "%s", lc_rtc_play_error(prc));
+            goto out;
+        }
+    }
     if (neg->data >= 0)
         s->sctp_port = neg->media[neg->data].sctp_port ? (int)neg->media[neg->data].sctp_port : 5000;
     snprintf(s->fp_alg, sizeof(s->fp_alg), "%s", neg->fp_alg);

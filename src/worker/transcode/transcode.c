@@ -1,0 +1,485 @@
+/*
+ * transcode.c: see transcode.h. Everything here runs on the worker's loop
+ * except tc_run, which runs on a pool thread and touches only its job and
+ * the transcoder's codec side (t->audio, t->cfg_sent): the pool never runs
+ * two jobs of one transcoder at once, and the loop touches that side only
+ * once no job of it is left (tc_release).
+ *
+ * Audio frames are one job each (about 50 a second per transcoder). A job
+ * that cannot be queued (the pool is full) drops its frame: the decoder's
+ * jitter buffer and concealment cover the hole, and the loop never waits.
+ */
+#include "worker/transcode/transcode.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/codec/audio.h"
+#include "common/codec/codec.h"
+#include "common/core/log.h"
+#include "common/shm/stream_table.h"
+#include "worker/stream_core.h"
+#include "worker/transcode/pool.h"
+
+#define LINGER_S 5             /* a derived stream outlives its last player by this much */
+#define POOL_QUEUE 1024        /* jobs in the pool at once, all transcoders of this worker */
+#define AAC_HDR 0xAF           /* FLV audio tag header: AAC, 44 kHz flag, 16-bit, stereo (as FLV wants for AAC) */
+#define OUT_FRAME_MAX 8192
+#define CFG_MAX 64
+
+typedef struct lc_transcode lc_transcode_t;
+
+struct lc_transcode {
+    lc_worker_t *w;
+    char name[LC_STREAM_NAME_MAX];    /* the derived stream */
+    char source[LC_STREAM_NAME_MAX];
+    uint32_t id, gen;                 /* of the derived stream */
+    int src_acodec, acodec;
+    lc_pub_t *pub;
+    lc_play_t *play;
+    int audio_key;                    /* the source's audio frames are keyframes (no video) */
+    int idle_s;
+    int jobs;                         /* in the pool */
+    int ended;
+    uint64_t dropped, errors, logged;
+    /* codec side: pool threads only (see the top of the file) */
+    lc_audio_t *audio;
+    uint8_t cfg[CFG_MAX];             /* the source's AAC AudioSpecificConfig */
+    size_t cfg_len;
+    int cfg_sent;                     /* our own AAC sequence header is in the ring */
+    lc_transcode_t *prev, *next;
+};
+
+typedef struct lc_transcode_state {
+    lc_transcode_t *list;
+    lc_pool_t *pool;
+    struct event *tick;
+} tc_state_t;
+
+enum { JOB_FRAME, JOB_CONFIG };
+
+typedef struct {
+    lc_pool_job_t job;
+    lc_transcode_t *t;
+    int kind;
+    int64_t pts;
+    size_t len;
+    /* results, written by tc_run */
+    uint8_t *out;                     /* records: [u32 len][i64 pts][len bytes] */
+    size_t out_len, out_cap;
+    uint8_t out_cfg[CFG_MAX];
+    int out_cfg_len;                  /* > 0: write our sequence header first */
+    char err[160];
+    int64_t cpu_us;
+    uint8_t in[];
+} tc_job_t;
+
+int lc_transcode_supported(int src, int dst)
+{
+    static const int audio[] = { LC_CODEC_OPUS, LC_CODEC_AAC, LC_CODEC_PCMA, LC_CODEC_PCMU, LC_CODEC_G722,
+                                 LC_CODEC_SPEEX };
+    int s = 0, d = 0;
+    for (size_t i = 0; i < sizeof(audio) / sizeof(audio[0]); i++) {
+        s |= audio[i] == src;
+        d |= audio[i] == dst;
+    }
+    /* G722 never comes over RTMP, and nothing here publishes it yet */
+    return s && d && src != dst && src != LC_CODEC_G722;
+}
+
+static tc_state_t *state(lc_worker_t *w)
+{
+    return w->transcode;
+}
+
+/* ---- the pool side ---- */
+
+static int64_t thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int out_add(tc_job_t *j, const uint8_t *data, size_t len, int64_t pts)
+{
+    size_t need = j->out_len + 12 + len;
+    if (need > j->out_cap) {
+        size_t cap = need * 2;
+        uint8_t *p = realloc(j->out, cap);
+        if (!p)
+            return -1;
+        j->out = p;
+        j->out_cap = cap;
+    }
+    uint32_t l = (uint32_t)len;
+    memcpy(j->out + j->out_len, &l, 4);
+    memcpy(j->out + j->out_len + 4, &pts, 8);
+    memcpy(j->out + j->out_len + 12, data, len);
+    j->out_len = need;
+    return 0;
+}
+
+/* AAC out: 48 kHz stereo, as FLV players expect; Opus: 48 kHz stereo (opus/48000/2). */
+static int open_audio(lc_transcode_t *t, char *err, size_t errlen)
+{
+    if (t->src_acodec == LC_CODEC_AAC && !t->cfg_len) {
+        snprintf(err, errlen, "AAC frame before its AudioSpecificConfig: dropped");
+        return -1;
+    }
+    int bitrate = t->acodec == LC_CODEC_OPUS ? 64000 : t->acodec == LC_CODEC_AAC ? 96000 : 0;
+    t->audio = lc_audio_create(t->src_acodec, t->cfg_len ? t->cfg : NULL, t->cfg_len, t->acodec, 48000, 2, bitrate,
+                               err, errlen);
+    t->cfg_sent = 0;
+    return t->audio ? 0 : -1;
+}
+
+static void tc_run(lc_pool_job_t *job)
+{
+    tc_job_t *j = job->arg;
+    lc_transcode_t *t = j->t;
+    int64_t t0 = thread_cpu_us();
+    if (j->kind == JOB_CONFIG) {
+        /* a new AudioSpecificConfig (the publisher restarted its encoder): a new decoder */
+        if (j->len <= CFG_MAX && (j->len != t->cfg_len || memcmp(j->in, t->cfg, j->len) != 0)) {
+            memcpy(t->cfg, j->in, j->len);
+            t->cfg_len = j->len;
+            lc_audio_destroy(t->audio);
+            t->audio = NULL;
+        }
+        goto out;
+    }
+    if (!t->audio && open_audio(t, j->err, sizeof(j->err)) < 0)
+        goto out;
+    if (!t->cfg_sent) {
+        int n = lc_audio_out_config(t->audio, j->out_cfg, sizeof(j->out_cfg));
+        j->out_cfg_len = n > 0 ? n : 0;
+        t->cfg_sent = 1;
+    }
+    if (lc_audio_push(t->audio, j->in, j->len, j->pts) < 0)
+        snprintf(j->err, sizeof(j->err), "%s", lc_audio_error(t->audio));
+    uint8_t buf[OUT_FRAME_MAX];
+    int64_t pts;
+    int n;
+    while ((n = lc_audio_pull(t->audio, buf, sizeof(buf), &pts)) > 0)
+        if (out_add(j, buf, (size_t)n, pts) < 0) {
+            snprintf(j->err, sizeof(j->err), "out of memory");
+            break;
+        }
+out:
+    j->cpu_us = thread_cpu_us() - t0;
+}
+
+/* ---- the loop side ---- */
+
+static void tc_release(lc_transcode_t *t)
+{
+    if (t->ended && t->jobs == 0) {
+        lc_audio_destroy(t->audio);
+        free(t);
+    }
+}
+
+static void write_out(lc_transcode_t *t, tc_job_t *j)
+{
+    const char *err;
+    uint8_t body[OUT_FRAME_MAX + 2];
+    lc_frame_t f = { .track = 1, .codec = (uint8_t)t->acodec };
+    /* AAC goes into the ring as FLV bodies, like an RTMP publisher's; Opus raw, like a WebRTC publisher's */
+    size_t hdr = t->acodec == LC_CODEC_AAC ? 2 : 0;
+    if (j->out_cfg_len > 0 && t->acodec == LC_CODEC_AAC) {
+        body[0] = AAC_HDR;
+        body[1] = 0;
+        memcpy(body + 2, j->out_cfg, (size_t)j->out_cfg_len);
+        f.flags = LC_FRAME_CONFIG;
+        f.len = (uint32_t)j->out_cfg_len + 2;
+        f.ts = j->out_len >= 12 ? *(int64_t *)(void *)(j->out + 4) : j->pts;
+        if (lc_core_pub_write(t->pub, &f, body, &err) < 0)
+            return;
+    }
+    for (size_t off = 0; off + 12 <= j->out_len;) {
+        uint32_t len;
+        int64_t pts;
+        memcpy(&len, j->out + off, 4);
+        memcpy(&pts, j->out + off + 4, 8);
+        if (len + hdr > sizeof(body))
+            break;
+        body[0] = AAC_HDR;
+        body[1] = 1;
+        memcpy(body + hdr, j->out + off + 12, len);
+        f.flags = t->audio_key ? LC_FRAME_KEY : 0;
+        f.len = len + (uint32_t)hdr;
+        f.ts = pts;
+        if (lc_core_pub_write(t->pub, &f, body, &err) < 0)
+            break;
+        off += 12 + len;
+    }
+}
+
+static void tc_done(lc_pool_job_t *job)
+{
+    tc_job_t *j = job->arg;
+    lc_transcode_t *t = j->t;
+    t->jobs--;
+    if (!t->ended && !job->cancelled) {
+        lc_stream_t *e = lc_shm_stream(t->w->cycle->shm, t->id);
+        if (j->cpu_us > 0 && lc_stream_alive(t->w->cycle->shm, t->id, t->gen))
+            atomic_fetch_add_explicit(&e->cpu_us, (uint64_t)j->cpu_us, memory_order_relaxed);
+        if (j->err[0]) {
+            /* once, then every 1000th: a corrupt source must not flood the log */
+            if (t->errors++ % 1000 == 0)
+                lc_log_warn("[stream:%s] transcoder %s: %s (%llu so far)", t->name, lc_codec_name(t->src_acodec),
+                            j->err, (unsigned long long)t->errors);
+        }
+        write_out(t, j);
+    }
+    free(j->out);
+    free(j);
+    tc_release(t);
+}
+
+static int submit(lc_transcode_t *t, int kind, const uint8_t *data, size_t len, int64_t pts)
+{
+    tc_job_t *j = calloc(1, sizeof(*j) + len);
+    if (!j)
+        return -1;
+    j->t = t;
+    j->kind = kind;
+    j->pts = pts;
+    j->len = len;
+    memcpy(j->in, data, len);
+    j->job = (lc_pool_job_t){ .key = t, .run = tc_run, .done = tc_done, .arg = j };
+    if (lc_pool_submit(state(t->w)->pool, &j->job) < 0) {
+        free(j);
+        if (t->dropped++ % 1000 == 0)
+            lc_log_warn("[stream:%s] transcoding pool full: audio frame dropped (%llu so far)", t->name,
+                        (unsigned long long)t->dropped);
+        return -1;
+    }
+    t->jobs++;
+    return 0;
+}
+
+/* End the transcoder: its players are told why (NULL: the source's own end already told them). */
+static void tc_end(lc_transcode_t *t, const char *why)
+{
+    if (t->ended)
+        return;
+    t->ended = 1;
+    tc_state_t *st = state(t->w);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        st->list = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    if (t->play)
+        lc_core_stop(t->play);
+    t->play = NULL;
+    if (t->pub)
+        lc_core_unpublish_reason(t->pub, why);
+    t->pub = NULL;
+    tc_release(t);
+}
+
+/* The source's audio: FLV bodies (RTMP publishers: AAC with a packet type
+ * byte, the others with the sound header only) or raw Opus (WebRTC). */
+static void source_audio(lc_transcode_t *t, lc_shared_frame_t *sf)
+{
+    const uint8_t *p = sf->payload;
+    size_t n = sf->f.len;
+    if (sf->f.codec != t->src_acodec)
+        return; /* the publisher changed codecs mid-stream: not ours to guess */
+    t->audio_key = (sf->f.flags & LC_FRAME_KEY) != 0;
+    if (t->src_acodec == LC_CODEC_AAC) {
+        if (n < 2)
+            return;
+        if (p[1] == 0) {
+            submit(t, JOB_CONFIG, p + 2, n - 2, sf->f.ts);
+            return;
+        }
+        p += 2;
+        n -= 2;
+    } else if (t->src_acodec != LC_CODEC_OPUS) {
+        if (n < 1)
+            return;
+        p++;
+        n--;
+    }
+    if (n)
+        submit(t, JOB_FRAME, p, n, sf->f.ts);
+}
+
+static void src_frame(void *ctx, lc_shared_frame_t *sf)
+{
+    lc_transcode_t *t = ctx;
+    const char *err;
+    if (t->ended)
+        return;
+    if (sf->f.track == 1) {
+        source_audio(t, sf);
+        return;
+    }
+    /* video, metadata, data channel text: as they are */
+    if (lc_core_pub_write(t->pub, &sf->f, sf->payload, &err) < 0 && t->errors++ % 1000 == 0)
+        lc_log_warn("[stream:%s] transcoder: %s", t->name, err);
+}
+
+static void src_end(void *ctx, const char *why)
+{
+    lc_transcode_t *t = ctx;
+    t->play = NULL; /* the core freed it */
+    lc_log_info("[stream:%s] transcoder ends with its source: %s", t->name, why);
+    tc_end(t, why);
+}
+
+/* A transcoder keeps up with its source or drops audio in the pool: never congested. */
+static int src_congested(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static size_t src_queued(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static void src_flush(void *ctx, int urgent)
+{
+    (void)ctx;
+    (void)urgent;
+}
+
+static const lc_player_ops_t src_ops = { src_frame, src_end, src_congested, src_queued, src_flush };
+
+static void pub_terminate(void *ctx)
+{
+    lc_transcode_t *t = ctx;
+    lc_log_info("[stream:%s] transcoder terminated by the control API", t->name);
+    tc_end(t, "Terminated by the server");
+}
+
+/* Our players' keyframe requests go on to the source (SPEC 6: through every transcoder). */
+static void pub_keyframe(void *ctx)
+{
+    lc_transcode_t *t = ctx;
+    if (t->play)
+        lc_core_request_keyframe(t->play);
+}
+
+static const lc_pub_ops_t pub_ops = { pub_terminate, pub_keyframe };
+
+static int players_anywhere(lc_transcode_t *t)
+{
+    lc_stream_t *e = lc_shm_stream(t->w->cycle->shm, t->id);
+    uint32_t n = 0;
+    for (int i = 0; i < LC_PROC_SLOTS; i++)
+        n += atomic_load_explicit(&e->players[i], memory_order_relaxed);
+    return n != 0;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    lc_worker_t *w = arg;
+    (void)fd;
+    (void)what;
+    for (lc_transcode_t *t = state(w)->list, *next; t; t = next) {
+        next = t->next;
+        t->idle_s = players_anywhere(t) ? 0 : t->idle_s + 1;
+        if (t->idle_s >= LINGER_S) {
+            lc_log_info("[stream:%s] transcoder ends: no player for %d s", t->name, LINGER_S);
+            tc_end(t, "Transcoder stopped: no players");
+        }
+    }
+}
+
+static tc_state_t *state_get(lc_worker_t *w)
+{
+    if (w->transcode)
+        return w->transcode;
+    char err[160];
+    tc_state_t *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->pool = lc_pool_create(w->base, (int)w->cycle->conf->transcoding_threads, POOL_QUEUE, err, sizeof(err));
+    struct timeval tv = { 1, 0 };
+    st->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+    if (!st->pool || !st->tick || event_add(st->tick, &tv) < 0) {
+        lc_log_error("transcoding pool: %s", st->pool ? "no timer" : err);
+        if (st->tick)
+            event_free(st->tick);
+        if (st->pool)
+            lc_pool_destroy(st->pool);
+        free(st);
+        return NULL;
+    }
+    lc_log_info("transcoding pool: %d threads", lc_pool_threads(st->pool));
+    w->transcode = st;
+    return st;
+}
+
+int lc_transcode_start(lc_worker_t *w, const char *source, int src_acodec, const char *dname, int acodec,
+                       uint32_t *id, uint32_t *gen)
+{
+    if (!lc_transcode_supported(src_acodec, acodec))
+        return -ENOTSUP;
+    tc_state_t *st = state_get(w);
+    lc_transcode_t *t = calloc(1, sizeof(*t));
+    if (!st || !t) {
+        free(t);
+        return -ENOMEM;
+    }
+    t->w = w;
+    snprintf(t->name, sizeof(t->name), "%s", dname);
+    snprintf(t->source, sizeof(t->source), "%s", source);
+    t->src_acodec = src_acodec;
+    t->acodec = acodec;
+    char who[64];
+    snprintf(who, sizeof(who), "transcode %s>%s", lc_codec_name(src_acodec), lc_codec_name(acodec));
+    int rc = lc_core_publish_derived(w, dname, who, &pub_ops, t, &t->pub);
+    if (rc < 0) {
+        free(t);
+        return rc;
+    }
+    if (lc_stream_find(w->cycle->shm, dname, &t->id, &t->gen) < 0) {
+        lc_core_unpublish_reason(t->pub, NULL);
+        free(t);
+        return -ENOENT;
+    }
+    t->next = st->list;
+    if (st->list)
+        st->list->prev = t;
+    st->list = t;
+    /* the source's config and GOP arrive through src_frame before this returns */
+    rc = lc_core_play(w, source, &src_ops, t, &t->play);
+    if (rc < 0) {
+        t->play = NULL;
+        tc_end(t, "Stream not found");
+        return rc;
+    }
+    lc_log_info("[stream:%s] transcoder started: %s audio to %s, on %d pool threads", dname,
+                lc_codec_name(src_acodec), lc_codec_name(acodec), lc_pool_threads(st->pool));
+    *id = t->id;
+    *gen = t->gen;
+    return 0;
+}
+
+void lc_transcode_free_all(lc_worker_t *w)
+{
+    tc_state_t *st = state(w);
+    if (!st)
+        return;
+    while (st->list)
+        tc_end(st->list, NULL); /* the worker set its players' reason (lc_core_pubs_end_reason) */
+    /* cancelled jobs come back through tc_done, which frees them and their transcoders */
+    lc_pool_destroy(st->pool);
+    event_free(st->tick);
+    free(st);
+    w->transcode = NULL;
+}

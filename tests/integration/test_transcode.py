@@ -1,0 +1,331 @@
+"""Audio transcoding through shared derived streams (SPEC 2, 5, 6): an RTMP
+H.264 + AAC stream plays with sound to WebRTC players (aiortc over
+WebSocket and WHEP: Opus, the publisher's tone), a WebRTC H.264 + Opus
+stream plays with sound to RTMP players (ffmpeg: AAC, the tone); players on
+both workers share one transcoder each way (transcoder/find_all, livecdnctl
+show transcoders, /metrics); transcoding.max_jobs refuses past its bound
+with "Transcoding capacity reached"; a transcoder ends a few seconds after
+its last player and with its source."""
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lcserver import Tests, step, wait_for  # noqa: E402
+from rtc_client import Player, Publisher, candidates, dominant_hz  # noqa: E402
+from whip_client import WhepPlayer  # noqa: E402
+
+WORK = tempfile.mkdtemp(prefix="lc-transcode-")
+MEDIA = os.path.join(WORK, "tone1k.flv")
+PROCS = []
+LOOP = asyncio.new_event_loop()
+asyncio.set_event_loop(LOOP)
+
+
+@contextlib.contextmanager
+def stage(what):
+    step(what)  # a time-out names it
+    yield
+
+
+def run(coro, timeout=60):
+    return LOOP.run_until_complete(asyncio.wait_for(coro, timeout))
+
+
+def spawn(args):
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    PROCS.append(p)
+    return p
+
+
+def stop_proc(p):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def make_media():
+    # H.264 baseline 320x240 25 fps (GOP 1 s) + AAC-LC 44.1 kHz stereo with a 1 kHz tone, 10 s, encoded once
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+                    "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100", "-t", "10", "-c:v", "libx264",
+                    "-profile:v", "baseline", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    "-ac", "2", "-ar", "44100", "-b:a", "96k", "-f", "flv", MEDIA], check=True, timeout=120)
+
+
+def rtmp_publish(s, name):
+    return spawn(["ffmpeg", "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", MEDIA, "-c", "copy",
+                  "-f", "flv", "rtmp://127.0.0.1:%d/live/%s" % (s.rtmp_port, name)])
+
+
+def stream_info(s, name):
+    for st in s.rest("stream/find_all")["streams"]:
+        if st["name"] == name:
+            return st
+    return None
+
+
+def transcoders(s, source=None):
+    return [t for t in s.rest("transcoder/find_all")["transcoders"] if source is None or t["source"] == source]
+
+
+def wait_live(s, name, frames=30):
+    return wait_for(lambda: (stream_info(s, name) or {}).get("frames_in", 0) > frames and stream_info(s, name),
+                    15, "stream %s live" % name)
+
+
+async def in_thread(fn):
+    return await asyncio.get_running_loop().run_in_executor(None, fn)
+
+
+def ws_url(s):
+    return "ws://127.0.0.1:%d/" % s.sig_port
+
+
+async def stop_all(*peers):
+    for p in peers:
+        if p is not None:
+            try:
+                await asyncio.wait_for(p.stop(), 5)
+            except Exception:
+                pass
+
+
+def near(hz, want):
+    return hz is not None and abs(hz - want) < want * 0.03
+
+
+async def heard(p, want_hz, seconds=5):
+    """>= 50 audio frames and >= 50 video frames in `seconds`, the tone at want_hz."""
+    a0, v0 = p.audio_frames, p.video_frames
+    await asyncio.sleep(seconds)
+    a, v = p.audio_frames - a0, p.video_frames - v0
+    assert a >= 50, "%d audio frames in %d s" % (a, seconds)
+    assert v >= 50, "%d video frames in %d s" % (v, seconds)
+    hz = dominant_hz(p.pcm)
+    assert near(hz, want_hz), "the player hears %s Hz, the source plays %d Hz" % (hz, want_hz)
+
+
+# ---------------------------------------------------------------- RTMP AAC -> WebRTC Opus
+
+async def rtmp_aac_to_webrtc(s):
+    ff = rtmp_publish(s, "tone")
+    ws = whep = None
+    try:
+        with stage("the RTMP stream is live with H.264 + AAC"):
+            st = await in_thread(lambda: wait_live(s, "tone"))
+            assert st["video"] == "H264" and st["audio"] == "AAC", st
+        with stage("a WebSocket player is answered with Opus and H.264"):
+            ws = Player(ws_url(s), "tone")
+            ev = await ws.start("ws1")
+            assert ev["status"] == "PLAYING", ev
+            assert "OPUS" in ws.codecs and "H264" in ws.codecs, ws.codecs
+        with stage("a WHEP player is answered"):
+            whep = WhepPlayer("http://127.0.0.1:%d" % s.sig_port, "tone")
+            status, body = await whep.start()
+            assert status == 201, (status, body)
+        with stage("the WebSocket player decodes video and hears 1 kHz"):
+            await ws.wait_frames(1, 8)
+            await heard(ws, 1000)
+        with stage("the WHEP player decodes video and hears 1 kHz"):
+            await heard(whep, 1000)
+        with stage("one AAC->opus transcoder serves both"):
+            tc = transcoders(s, "tone")
+            assert len(tc) == 1 and tc[0]["codec"] == "opus" and tc[0]["players"] == 2, tc
+            assert tc[0]["cpu_seconds"] > 0, tc
+            assert all(x["name"] != "tone~opus" for x in s.rest("stream/find_all")["streams"])
+        with stage("livecdnctl show transcoders and /metrics name it"):
+            out = s.ctl("show", "transcoders").stdout
+            assert "tone" in out and "opus" in out and "Source" in out, out
+            metrics = s.get("/metrics")[1]
+            assert "livecdn_transcoders 1" in metrics, metrics[-2000:]
+            assert 'livecdn_transcoder_cpu_seconds_total{stream="tone~opus"}' in metrics
+    finally:
+        await stop_all(ws, whep)
+        stop_proc(ff)
+
+
+# ---------------------------------------------------------------- WebRTC Opus -> RTMP AAC
+
+def rtmp_listen(s, name, seconds):
+    """ffmpeg plays the RTMP URL for `seconds`: (video frames, mono s16 48 kHz audio)."""
+    wav = os.path.join(WORK, name + ".raw")
+    p = spawn(["ffmpeg", "-nostdin", "-v", "error", "-progress", "pipe:1", "-rw_timeout", "8000000",
+               "-t", str(seconds), "-i", "rtmp://127.0.0.1:%d/live/%s" % (s.rtmp_port, name),
+               "-map", "0:v", "-f", "null", "-", "-map", "0:a", "-ac", "1", "-ar", "48000", "-f", "s16le", "-y", wav])
+    out, err = p.communicate(timeout=seconds + 20)
+    frames = [int(line.split("=")[1]) for line in out.decode().splitlines() if line.startswith("frame=")]
+    pcm = numpy.fromfile(wav, dtype=numpy.int16) if os.path.exists(wav) else numpy.zeros(0, numpy.int16)
+    return (frames[-1] if frames else 0), pcm, err.decode()
+
+
+def pcm_hz(pcm, rate=48000):
+    if len(pcm) < rate // 2:
+        return None
+    x = pcm[-rate * 2:].astype(numpy.float64)
+    spec = numpy.abs(numpy.fft.rfft(x * numpy.hanning(len(x))))
+    spec[0] = 0
+    return float(numpy.argmax(spec)) * rate / len(x)
+
+
+async def webrtc_opus_to_rtmp(s):
+    pub = None
+    try:
+        with stage("aiortc publishes H.264 + Opus (440 Hz)"):
+            pub = Publisher(ws_url(s), "sine", video="H264")
+            ev = await pub.start()
+            assert ev["status"] == "PUBLISHING", ev
+            await pub.wait_connected()
+            st = await in_thread(lambda: wait_live(s, "sine", 20))
+            assert st["audio"] == "opus", st
+        with stage("ffprobe of the RTMP URL shows h264 + aac"):
+            probe = await in_thread(lambda: subprocess.run(
+                ["ffprobe", "-v", "error", "-rw_timeout", "8000000", "-read_intervals", "%+3", "-show_entries",
+                 "stream=codec_name,sample_rate", "-of", "csv=p=0", "rtmp://127.0.0.1:%d/live/sine" % s.rtmp_port],
+                capture_output=True, text=True, timeout=30))
+            kinds = probe.stdout.split()
+            assert any(k.startswith("h264") for k in kinds) and any(k.startswith("aac") for k in kinds), probe
+        with stage("ffmpeg decodes >= 50 video frames and hears 440 Hz"):
+            frames, pcm, err = await in_thread(lambda: rtmp_listen(s, "sine", 4))
+            assert frames >= 50, (frames, err[-2000:])
+            hz = pcm_hz(pcm)
+            assert near(hz, 440), "ffmpeg hears %s Hz (%d samples): %s" % (hz, len(pcm), err[-1000:])
+    finally:
+        await stop_all(pub)
+
+
+# ---------------------------------------------------------------- sharing, capacity, lifetime
+
+def worker_of(p):
+    return candidates(p.event["sdp"])[0][1]
+
+
+async def players_on_both_workers(s, name):
+    """WebSocket players of `name` until two workers (UDP ports) answered: one on each."""
+    players, kept = [], {}
+    for i in range(8):
+        p = Player(ws_url(s), name, video=False)
+        players.append(p)
+        ev = await p.start("p%d" % i)
+        assert ev["status"] == "PLAYING", ev
+        kept.setdefault(worker_of(p), p)
+        if len(kept) == 2:
+            break
+    await stop_all(*[p for p in players if p not in kept.values()])
+    assert len(kept) == 2, "8 players all landed on one worker"
+    return list(kept.values())
+
+
+def rtmp_player(s, name, seconds=30):
+    return spawn(["ffmpeg", "-nostdin", "-v", "error", "-rw_timeout", "8000000", "-i",
+                  "rtmp://127.0.0.1:%d/live/%s" % (s.rtmp_port, name), "-t", str(seconds), "-f", "null", "-"])
+
+
+async def one_transcoder_each_way(s):
+    ff = rtmp_publish(s, "share")
+    pub = None
+    players, rtmps = [], []
+    try:
+        await in_thread(lambda: wait_live(s, "share"))
+        with stage("two WebRTC players of an AAC stream on both workers"):
+            players = await players_on_both_workers(s, "share")
+            await in_thread(lambda: wait_for(lambda: all(p.audio_frames > 20 for p in players), 10, "audio"))
+        with stage("exactly one AAC->opus transcoder"):
+            tc = transcoders(s, "share")
+            assert len(tc) == 1 and tc[0]["codec"] == "opus" and tc[0]["players"] == 2, tc
+        with stage("two RTMP players of an Opus stream, on both workers"):
+            pub = Publisher(ws_url(s), "opuscam", video="H264")
+            assert (await pub.start())["status"] == "PUBLISHING"
+            await pub.wait_connected()
+            await in_thread(lambda: wait_live(s, "opuscam", 20))
+            for _ in range(6):  # connections spread over workers; six give both with near certainty
+                rtmps.append(rtmp_player(s, "opuscam"))
+
+            def spread():
+                tc = transcoders(s, "opuscam")
+                return len(tc) == 1 and tc[0]["players"] == 6 and tc
+            tc = await in_thread(lambda: wait_for(spread, 15, "6 RTMP players of opuscam~aac"))
+            assert tc[0]["codec"] == "aac", tc
+        with stage("still exactly one transcoder each way"):
+            assert len(transcoders(s)) == 2, transcoders(s)
+    finally:
+        await stop_all(pub, *players)
+        for p in rtmps:
+            stop_proc(p)
+        stop_proc(ff)
+
+
+async def capacity_and_lifetime(s):
+    ff1 = rtmp_publish(s, "cap1")
+    ff2 = rtmp_publish(s, "cap2")
+    p1 = p2 = None
+    try:
+        await in_thread(lambda: wait_live(s, "cap1"))
+        await in_thread(lambda: wait_live(s, "cap2"))
+        with stage("the first transcode starts"):
+            p1 = Player(ws_url(s), "cap1")
+            assert (await p1.start("c1"))["status"] == "PLAYING"
+            await in_thread(lambda: wait_for(lambda: p1.audio_frames > 10, 10, "cap1 audio"))
+        with stage("past transcoding.max_jobs = 1 a player gets FAILED, Transcoding capacity reached"):
+            p2 = Player(ws_url(s), "cap2")
+            ev = await p2.start("c2")
+            assert ev["status"] == "FAILED" and ev.get("info") == "Transcoding capacity reached", ev
+        with stage("the running transcode goes on"):
+            a0 = p1.audio_frames
+            await asyncio.sleep(2)
+            assert p1.audio_frames - a0 > 60, p1.audio_frames - a0
+        with stage("a video-only player of cap2 needs no transcoder and plays"):
+            await stop_all(p2)
+            p2 = Player(ws_url(s), "cap2", audio=False)
+            assert (await p2.start("c3"))["status"] == "PLAYING"
+            await p2.wait_frames(10, 8)
+        with stage("the transcoder ends within 5-9 s of its last player"):
+            await stop_all(p1)
+            p1 = None
+            await asyncio.sleep(3)
+            assert len(transcoders(s, "cap1")) == 1, "ended before its linger"
+            await in_thread(lambda: wait_for(lambda: not transcoders(s, "cap1"), 8, "transcoder gone"))
+        with stage("then the capacity is free again"):
+            p1 = Player(ws_url(s), "cap2")
+            ev = await p1.start("c4")
+            assert ev["status"] == "PLAYING", ev
+            await in_thread(lambda: wait_for(lambda: p1.audio_frames > 10, 10, "cap2 audio"))
+        with stage("the source's end ends the transcoder and its players hear why"):
+            stop_proc(ff2)
+            ev = await p1.sig.next_stream_event(10)
+            assert ev["status"] == "STOPPED" and ev.get("info") == "Stopped by publisher stop", ev
+            await in_thread(lambda: wait_for(lambda: not transcoders(s), 5, "no transcoder"))
+    finally:
+        await stop_all(p1, p2)
+        stop_proc(ff1)
+        stop_proc(ff2)
+
+
+try:
+    make_media()
+    with Tests() as t:
+        s = t.server(workers=2)
+        s.start()
+        t.case("RTMP H.264 + AAC 44.1 kHz: WebSocket and WHEP players get Opus with the 1 kHz tone, one transcoder",
+               lambda: run(rtmp_aac_to_webrtc(s), 60))
+        t.case("aiortc H.264 + Opus 440 Hz: the RTMP URL is h264 + aac, ffmpeg hears 440 Hz",
+               lambda: run(webrtc_opus_to_rtmp(s), 60))
+        t.case("players on both workers share one transcoder each way",
+               lambda: run(one_transcoder_each_way(s), 60))
+        c = t.server(workers=2, extra="transcoding: { max_jobs = 1; };")
+        c.start()
+        t.case("transcoding.max_jobs: FAILED past it, nothing running slows; linger; the source's end",
+               lambda: run(capacity_and_lifetime(c), 60))
+finally:
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
