@@ -22,6 +22,7 @@ from whip_client import WhepPlayer  # noqa: E402
 
 WORK = tempfile.mkdtemp(prefix="lc-transcode-")
 MEDIA = os.path.join(WORK, "tone1k.flv")
+FLASH = os.path.join(WORK, "flash.flv")
 PROCS = []
 LOOP = asyncio.new_event_loop()
 asyncio.set_event_loop(LOOP)
@@ -61,8 +62,18 @@ def make_media():
                     "-ac", "2", "-ar", "44100", "-b:a", "96k", "-f", "flv", MEDIA], check=True, timeout=120)
 
 
-def rtmp_publish(s, name):
-    return spawn(["ffmpeg", "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", MEDIA, "-c", "copy",
+def make_flash():
+    # black video with a white frame pair at every whole second, and a 1 kHz beep of the same 80 ms
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25",
+                    "-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t,1),0.08),0.8*sin(2*PI*1000*t),0)':s=44100:c=stereo",
+                    "-vf", "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t,1),0.08)'",
+                    "-t", "12", "-c:v", "libx264", "-profile:v", "baseline", "-preset", "ultrafast", "-g", "25",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-ar", "44100", "-b:a", "96k", "-f", "flv", FLASH],
+                   check=True, timeout=120)
+
+
+def rtmp_publish(s, name, media=MEDIA):
+    return spawn(["ffmpeg", "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", media, "-c", "copy",
                   "-f", "flv", "rtmp://127.0.0.1:%d/live/%s" % (s.rtmp_port, name)])
 
 
@@ -309,8 +320,96 @@ async def capacity_and_lifetime(s):
         stop_proc(ff2)
 
 
+# ---------------------------------------------------------------- A/V sync through sender reports
+
+def record_srs():
+    """Each aiortc receiver keeps the (ntp seconds, rtp timestamp) of every SR it gets, in _lc_srs."""
+    from aiortc import rtcrtpreceiver
+    orig = rtcrtpreceiver.RTCRtpReceiver._handle_rtcp_packet
+
+    async def handle(self, packet):
+        if isinstance(packet, rtcrtpreceiver.RtcpSrPacket):
+            if not hasattr(self, "_lc_srs"):
+                self._lc_srs = []
+            self._lc_srs.append((packet.sender_info.ntp_timestamp / 2.0 ** 32, packet.sender_info.rtp_timestamp))
+        return await orig(self, packet)
+    rtcrtpreceiver.RTCRtpReceiver._handle_rtcp_packet = handle
+
+
+def receiver(p, kind):
+    return next(r for r in p.pc.getReceivers() if r.track.kind == kind)
+
+
+class OnsetPlayer(Player):
+    """Keeps the RTP timestamps of white flashes (video) and beep onsets (audio)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.flashes, self.beeps = [], []
+        self._white = self._loud = False
+
+    async def _consume(self, track):
+        try:
+            while True:
+                frame = await track.recv()
+                if track.kind == "video":
+                    self.video_frames += 1
+                    white = frame.to_ndarray(format="gray").mean() > 128
+                    if white and not self._white:
+                        self.flashes.append(frame.pts)
+                    self._white = white
+                else:
+                    self.audio_frames += 1
+                    x = frame.to_ndarray().reshape(-1)[::len(frame.layout.channels)]
+                    loud = numpy.nonzero(numpy.abs(x.astype(numpy.int32)) > 8000)[0]
+                    if len(loud) and not self._loud:
+                        self.beeps.append(frame.pts + int(loud[0]))
+                    self._loud = len(loud) > 0
+        except Exception as e:
+            self.errors.append(repr(e))
+
+
+def sr_time(r, pts, clock):
+    """Sender time of a decoded frame's pts (aiortc counts from its first RTP timestamp) through the
+    receiver's last SR."""
+    ntp, sr_rtp = r._lc_srs[-1]
+    rtp = (pts + r._RTCRtpReceiver__timestamp_mapper._origin) & 0xffffffff
+    d = (rtp - sr_rtp) & 0xffffffff
+    if d >= 1 << 31:
+        d -= 1 << 32
+    return ntp + d / clock
+
+
+async def av_sync(s):
+    ff = rtmp_publish(s, "flash", FLASH)
+    p = None
+    try:
+        await in_thread(lambda: wait_live(s, "flash"))
+        with stage("a player of the flash-and-beep stream, audio through the transcoder"):
+            p = OnsetPlayer(ws_url(s), "flash")
+            assert (await p.start("av"))["status"] == "PLAYING"
+            await p.wait_frames(1, 8)
+        with stage("5 flashes and 5 beeps, and sender reports on both tracks"):
+            ra, rv = receiver(p, "audio"), receiver(p, "video")
+            await in_thread(lambda: wait_for(lambda: len(p.flashes) >= 6 and len(p.beeps) >= 6 and
+                                             len(getattr(ra, "_lc_srs", [])) >= 2 and
+                                             len(getattr(rv, "_lc_srs", [])) >= 2,
+                                             15, "flashes %s beeps %s" % (p.flashes, p.beeps)))
+        with stage("the SR-mapped times of each flash and its beep differ < 40 ms"):
+            flashes = [sr_time(rv, f, 90000) for f in p.flashes[1:]]
+            beeps = [sr_time(ra, b, 48000) for b in p.beeps[1:]]
+            diffs = [min((b - f for b in beeps), key=abs) for f in flashes]
+            assert sorted(abs(d) for d in diffs)[len(diffs) // 2] < 0.040, "beep - flash (s): %s" % diffs
+            assert max(abs(d) for d in diffs) < 0.060, "beep - flash (s): %s" % diffs
+    finally:
+        await stop_all(p)
+        stop_proc(ff)
+
+
 try:
     make_media()
+    make_flash()
+    record_srs()
     with Tests() as t:
         s = t.server(workers=2)
         s.start()
@@ -320,6 +419,8 @@ try:
                lambda: run(webrtc_opus_to_rtmp(s), 60))
         t.case("players on both workers share one transcoder each way",
                lambda: run(one_transcoder_each_way(s), 60))
+        t.case("A/V sync: an RTMP stream's flash and beep, SR-mapped on a WebRTC player, differ < 40 ms",
+               lambda: run(av_sync(s), 60))
         c = t.server(workers=2, extra="transcoding: { max_jobs = 1; };")
         c.start()
         t.case("transcoding.max_jobs: FAILED past it, nothing running slows; linger; the source's end",

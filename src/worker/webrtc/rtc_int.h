@@ -61,8 +61,6 @@ typedef struct {
     /* play */
     uint16_t seq;
     uint32_t ts_base;
-    uint32_t last_rtp_ts;
-    int64_t last_sent_us;
     uint32_t packets, octets;
     rtc_sent_t *hist;              /* RTC_HISTORY slots, video only */
 } rtc_track_t;
@@ -96,6 +94,12 @@ struct lc_rtc_session {
     uint8_t fir_seq;
     /* play */
     lc_play_t *play;
+    /* One clock for both tracks' sender reports: the source's pts
+     * anchor_pts_us was sent at anchor_us (lc_rtc_now_us). Each SR maps
+     * "now" through it, never through a track's own send times, so audio
+     * that a transcoder delays still lines up with its video (SPEC 5). */
+    int have_anchor;
+    int64_t anchor_pts_us, anchor_us;
     lc_sdp_t *waiting_offer;       /* a player's offer held until the stream's codecs are known */
     uint64_t wait_until_ms;        /* then it is answered all the same (SPEC 6: at most 2 s) */
     uint8_t sps[LC_RTP_H264_PS_MAX], pps[LC_RTP_H264_PS_MAX];

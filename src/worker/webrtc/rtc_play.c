@@ -121,6 +121,12 @@ static size_t write_packet(uint8_t *pkt, const rtc_track_t *t, uint16_t seq, uin
     return 12 + len;
 }
 
+/* The RTP timestamp of source time pts_us on track t. */
+static uint32_t rtp_ts(const rtc_track_t *t, int64_t pts_us)
+{
+    return t->ts_base + (uint32_t)((uint64_t)pts_us * t->clock / 1000000);
+}
+
 static void play_frame(void *ctx, lc_shared_frame_t *sf)
 {
     lc_rtc_session_t *s = ctx;
@@ -150,7 +156,12 @@ static void play_frame(void *ctx, lc_shared_frame_t *sf)
     if (!rb || !s->ready)
         return;
     int64_t pts_us = sf->f.ts + (int64_t)cts * 1000;
-    uint32_t ts = t->ts_base + (uint32_t)((uint64_t)pts_us * t->clock / 1000000);
+    uint32_t ts = rtp_ts(t, pts_us);
+    if (!s->have_anchor) {
+        s->have_anchor = 1;
+        s->anchor_pts_us = pts_us;
+        s->anchor_us = lc_rtc_now_us();
+    }
     uint8_t pkt[RTC_PACKET_MAX + LC_SRTP_MAX_TRAILER];
     for (size_t off = 0; off + REC_HDR <= rb->len;) {
         size_t len = ((size_t)rb->data[off] << 8) | rb->data[off + 1];
@@ -169,8 +180,6 @@ static void play_frame(void *ctx, lc_shared_frame_t *sf)
         t->octets += (uint32_t)len;
         off += REC_HDR + len;
     }
-    t->last_rtp_ts = ts;
-    t->last_sent_us = lc_rtc_now_us();
     atomic_fetch_add_explicit(&lc_shm_proc(s->w->cycle->shm, s->w->cycle->slot)->bytes_out, rb->len,
                               memory_order_relaxed);
 }
@@ -281,7 +290,7 @@ void lc_rtc_play_rtcp_tick(lc_rtc_session_t *s)
         if (!t->on || !t->packets)
             continue;
         lc_rtcp_sr_t sr = { .ssrc = t->ssrc, .ntp = ntp_now(), .packet_count = t->packets, .octet_count = t->octets };
-        sr.rtp_ts = t->last_rtp_ts + (uint32_t)((uint64_t)(now - t->last_sent_us) * t->clock / 1000000);
+        sr.rtp_ts = rtp_ts(t, s->anchor_pts_us + (now - s->anchor_us));
         n += lc_rtcp_build_sr(pkt + n, RTC_PACKET_MAX - n, &sr);
     }
     if (n)
