@@ -51,6 +51,10 @@ struct lc_play {
     int skip_to_key;         /* congested: drop until the next keyframe */
     int flushed_live;        /* had its first flush as a live player */
     lc_ring_cursor_t cursor; /* while catching up */
+    /* a player of a derived stream: what it asked for, so that it moves to
+     * the stream's next maker when this one's worker exits (fanout_move) */
+    char *source;
+    lc_core_accept_t acc;
     lc_play_t *prev, *next;
 };
 
@@ -462,27 +466,25 @@ int lc_core_play_check(lc_worker_t *w, const char *name, const lc_core_accept_t 
     return lc_stream_count_derived(shm) >= (uint32_t)w->cycle->conf->transcoding_max_jobs ? -EDQUOT : 0;
 }
 
-int lc_core_play_as(lc_worker_t *w, const char *name, const lc_core_accept_t *acc, const lc_player_ops_t *ops,
-                    void *ctx, lc_play_t **out)
+/* The stream (id, gen) a player of `name` with codecs acc reads: the
+ * stream itself, or its derived stream, found or claimed and started here. */
+static int resolve_as(lc_worker_t *w, const char *name, const lc_core_accept_t *acc, uint32_t *id, uint32_t *gen,
+                      int *derived)
 {
     lc_shm_t *shm = w->cycle->shm;
-    uint32_t id, gen;
     int acodec;
     char dname[LC_STREAM_NAME_MAX];
-    if (lc_stream_find(shm, name, &id, &gen) < 0 && request_pull(w, name, &id, &gen) < 0)
+    *derived = 0;
+    if (lc_stream_find(shm, name, id, gen) < 0 && request_pull(w, name, id, gen) < 0)
         return -ENOENT;
     int need = derived_for(shm, name, acc, &acodec, dname, sizeof(dname));
-    if (need < 0)
+    if (need <= 0)
         return need;
-    if (!need)
-        return play_entry(w, id, gen, ops, ctx, out);
+    *derived = 1;
     for (int tries = 0; tries < 2; tries++) {
-        uint32_t did, dgen;
-        if (lc_stream_find(shm, dname, &did, &dgen) == 0)
-            return play_entry(w, did, dgen, ops, ctx, out);
-        int rc = lc_transcode_start(w, name, acodec, dname, acc->audio_want, &did, &dgen);
-        if (rc == 0)
-            return play_entry(w, did, dgen, ops, ctx, out);
+        if (lc_stream_find(shm, dname, id, gen) == 0)
+            return 0;
+        int rc = lc_transcode_start(w, name, acodec, dname, acc->audio_want, id, gen);
         if (rc != -EEXIST)
             return rc;
         /* another worker claimed it between our lookup and our claim: join it */
@@ -490,7 +492,29 @@ int lc_core_play_as(lc_worker_t *w, const char *name, const lc_core_accept_t *ac
     return -ENOENT;
 }
 
-static void play_free(lc_play_t *pl)
+int lc_core_play_as(lc_worker_t *w, const char *name, const lc_core_accept_t *acc, const lc_player_ops_t *ops,
+                    void *ctx, lc_play_t **out)
+{
+    uint32_t id, gen;
+    int derived;
+    int rc = resolve_as(w, name, acc, &id, &gen, &derived);
+    if (rc < 0)
+        return rc;
+    char *source = derived ? strdup(name) : NULL;
+    if (derived && !source)
+        return -ENOMEM;
+    rc = play_entry(w, id, gen, ops, ctx, out);
+    if (rc < 0) {
+        free(source);
+        return rc;
+    }
+    (*out)->source = source;
+    (*out)->acc = *acc;
+    return 0;
+}
+
+/* Take a player off its fan-out (freed with its last player) and the counts. */
+static void play_detach(lc_play_t *pl)
 {
     lc_fanout_t *fo = pl->fo;
     lc_worker_t *w = fo->w;
@@ -499,9 +523,34 @@ static void play_free(lc_play_t *pl)
     if (lc_stream_alive(w->cycle->shm, fo->id, fo->gen))
         atomic_fetch_sub(&lc_shm_stream(w->cycle->shm, fo->id)->players[w->cycle->slot], 1);
     atomic_fetch_sub(&self(w)->players, 1);
-    free(pl);
+    pl->fo = NULL;
     if (!fo->players)
         fanout_free(fo);
+}
+
+/* Put a detached player on fan-out fo, starting at its last keyframe. */
+static void play_attach(lc_play_t *pl, lc_fanout_t *fo)
+{
+    lc_worker_t *w = fo->w;
+    pl->fo = fo;
+    pl->live = 0;
+    pl->skip_to_key = 1;
+    pl->flushed_live = 0;
+    lc_ring_cursor_init(fo->ring, &pl->cursor, w->cycle->conf->media_gop_cache ? LC_RING_FROM_KEY : LC_RING_FROM_NOW);
+    LIST_ADD(fo->players, pl);
+    fo->nplayers++;
+    atomic_fetch_add(&lc_shm_stream(w->cycle->shm, fo->id)->players[w->cycle->slot], 1);
+    atomic_fetch_add(&self(w)->players, 1);
+    if (pl->cursor.need_key)
+        lc_keyframe_request(w->cycle->shm, fo->id, fo->gen);
+    deliver_config(pl, fo);
+}
+
+static void play_free(lc_play_t *pl)
+{
+    play_detach(pl);
+    free(pl->source);
+    free(pl);
 }
 
 void lc_core_stop(lc_play_t *pl)
@@ -525,6 +574,45 @@ static void fanout_end(lc_fanout_t *fo, const char *why)
         play_free(pl);
         ops->on_end(ctx, why);
     }
+}
+
+/* The derived stream fo reads ended because the worker that made it
+ * exited (LC_STREAM_END_MOVED): each player goes to the stream's next
+ * maker, claimed anew (perhaps here), and starts there at a keyframe; its
+ * session never notices. One that cannot move ends as its source did. */
+static void fanout_move(lc_fanout_t *fo)
+{
+    lc_worker_t *w = fo->w;
+    lc_play_t *moving = NULL;
+    /* play_detach frees fo with its last player: take them all off first */
+    while (fo->players) {
+        int last = fo->nplayers == 1;
+        lc_play_t *pl = fo->players;
+        play_detach(pl);
+        pl->next = moving;
+        moving = pl;
+        if (last)
+            break;
+    }
+    for (lc_play_t *pl = moving, *next; pl; pl = next) {
+        next = pl->next;
+        uint32_t id, gen;
+        int derived;
+        lc_fanout_t *nf = NULL;
+        if (pl->source && resolve_as(w, pl->source, &pl->acc, &id, &gen, &derived) == 0)
+            nf = fanout_get(w, id, gen);
+        if (nf) {
+            play_attach(pl, nf);
+            lc_log_info("[stream:%s] a player moved to the stream's new transcoder", pl->source);
+            continue;
+        }
+        const lc_player_ops_t *ops = pl->ops;
+        void *ctx = pl->ctx;
+        free(pl->source);
+        free(pl);
+        ops->on_end(ctx, "Stopped by publisher stop");
+    }
+    lc_notify_wake(w->cycle->shm, w->cycle->slot);
 }
 
 /* Read what is new: once for every live player, then privately for each
@@ -553,6 +641,10 @@ static int fanout_pump(lc_fanout_t *fo)
     if (rc == LC_RING_ENDED) {
         /* the owner leaves its reason in the entry before ending it */
         lc_stream_t *e = lc_shm_stream(fo->w->cycle->shm, fo->id);
+        if (e->gen == fo->gen && strcmp(e->end_reason, LC_STREAM_END_MOVED) == 0) {
+            fanout_move(fo);
+            return -1;
+        }
         char why[sizeof(e->end_reason)];
         snprintf(why, sizeof(why), "%s", e->gen == fo->gen && e->end_reason[0] ? e->end_reason
                                                                                 : "Stopped by publisher stop");

@@ -274,6 +274,54 @@ async def one_transcoder_each_way(s):
         stop_proc(ff)
 
 
+def worker_pid_of_port(s, port):
+    for p in s.processes("worker"):
+        lo, hi = (int(x) for x in p["udp_ports"].split("-"))
+        if lo <= port <= hi:
+            return p["pid"]
+    return None
+
+
+async def transcoder_worker_killed(s):
+    ff = rtmp_publish(s, "move")
+    players = []
+    try:
+        await in_thread(lambda: wait_live(s, "move"))
+        publisher = stream_info(s, "move")["owner_pid"]
+        for attempt in range(4):
+            with stage("players on both workers hear the AAC stream through one transcoder"):
+                players = await players_on_both_workers(s, "move")
+                await in_thread(lambda: wait_for(lambda: all(p.audio_frames > 20 for p in players), 10, "audio"))
+                tc = transcoders(s, "move")
+                assert len(tc) == 1, tc
+            if tc[0]["pid"] != publisher:
+                break
+            # the transcoder is on the publisher's worker, whose death would end the source too: again
+            with stage("a transcoder beside the publisher ends after its players (attempt %d)" % attempt):
+                await stop_all(*players)
+                await in_thread(lambda: wait_for(lambda: not transcoders(s, "move"), 10, "transcoder gone"))
+        assert tc[0]["pid"] != publisher, "4 transcoders in a row on the publisher's worker"
+        with stage("the worker that runs the transcoder is killed"):
+            owner = tc[0]["pid"]
+            survivor = next(p for p in players if worker_pid_of_port(s, worker_of(p)) != owner)
+            os.kill(owner, 9)
+        with stage("the other worker's player moves to a new transcoder and hears on, at 1 kHz"):
+            def moved():
+                tc = transcoders(s, "move")
+                return len(tc) == 1 and tc[0]["pid"] != owner and tc
+            await in_thread(lambda: wait_for(moved, 10, "a new transcoder"))
+            a0 = survivor.audio_frames
+            await asyncio.sleep(3)
+            assert survivor.audio_frames - a0 > 100, survivor.audio_frames - a0
+            assert near(dominant_hz(survivor.pcm), 1000), dominant_hz(survivor.pcm)
+            assert survivor.pc.connectionState == "connected"
+            assert not [e for e in survivor.sig.events if e.get("status") in ("STOPPED", "FAILED")], \
+                survivor.sig.events
+    finally:
+        await stop_all(*players)
+        stop_proc(ff)
+
+
 async def capacity_and_lifetime(s):
     ff1 = rtmp_publish(s, "cap1")
     ff2 = rtmp_publish(s, "cap2")
@@ -421,6 +469,8 @@ try:
                lambda: run(one_transcoder_each_way(s), 60))
         t.case("A/V sync: an RTMP stream's flash and beep, SR-mapped on a WebRTC player, differ < 40 ms",
                lambda: run(av_sync(s), 60))
+        t.case("the transcoder's worker is killed: players elsewhere move to a new transcoder, unaware",
+               lambda: run(transcoder_worker_killed(s), 60))
         c = t.server(workers=2, extra="transcoding: { max_jobs = 1; };")
         c.start()
         t.case("transcoding.max_jobs: FAILED past it, nothing running slows; linger; the source's end",

@@ -242,8 +242,9 @@ int lc_stream_release_owner(lc_shm_t *shm, int slot)
         if (s->owner_slot == slot) {
             /* players learn why (SPEC: an edge's pull lost is its origin lost) */
             snprintf(s->end_reason, sizeof(s->end_reason), "%s",
-                     atomic_load_explicit(&s->pulled, memory_order_relaxed) ? "Origin unavailable"
-                                                                            : "Publisher lost: its process died");
+                     atomic_load_explicit(&s->derived, memory_order_relaxed) ? LC_STREAM_END_MOVED
+                     : atomic_load_explicit(&s->pulled, memory_order_relaxed) ? "Origin unavailable"
+                                                                              : "Publisher lost: its process died");
             end_locked(shm, s);
             n++;
         } else {

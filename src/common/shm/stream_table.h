@@ -27,6 +27,10 @@ int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_
  * node): "SOURCE~opus", "SOURCE~aac", "SOURCE~vp8+opus". Clients cannot
  * publish a name with the separator (lc_stream_publish_from: -EINVAL). */
 #define LC_STREAM_DERIVED_SEP '~'
+/* The end reason of a derived stream whose maker's worker exited: its
+ * players move to a new maker instead of ending (stream_core.c). */
+#define LC_STREAM_END_MOVED "Transcoder moved"
+
 /* The claim of a derived stream: one worker wins (-EEXIST for the others);
  * -EDQUOT when max_jobs derived streams are live on the node. */
 int lc_stream_publish_derived(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t max_jobs,

@@ -476,7 +476,7 @@ void lc_transcode_free_all(lc_worker_t *w)
     if (!st)
         return;
     while (st->list)
-        tc_end(st->list, NULL); /* the worker set its players' reason (lc_core_pubs_end_reason) */
+        tc_end(st->list, LC_STREAM_END_MOVED); /* its players go on with a new maker (stream_core.c) */
     /* cancelled jobs come back through tc_done, which frees them and their transcoders */
     lc_pool_destroy(st->pool);
     event_free(st->tick);
