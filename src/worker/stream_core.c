@@ -424,30 +424,43 @@ int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, v
     return play_entry(w, id, gen, ops, ctx, out);
 }
 
-/* The audio codec of stream `name` as far as it is known (its frames, its
- * publisher's declaration, its CDN route), 0 when unknown; -ENOENT. */
-static int stream_acodec(lc_shm_t *shm, const char *name)
+/* The codecs of stream `name` as far as they are known (its frames, its
+ * publisher's declaration, its CDN route), 0 when unknown. -ENOENT. */
+static int stream_codecs_of(lc_shm_t *shm, const char *name, int *vcodec, int *acodec)
 {
     lc_stream_codecs_t c;
-    int v = 0, a = 0;
-    if (lc_stream_codecs(shm, name, &c) == 0 && c.acodec)
-        return c.acodec;
-    if (lc_cdn_route_codecs(shm, name, &v, &a) == 0)
-        return a;
-    return lc_stream_codecs(shm, name, &c) == 0 ? 0 : -ENOENT;
+    int v = 0, a = 0, local = lc_stream_codecs(shm, name, &c) == 0;
+    *vcodec = local ? c.vcodec : 0;
+    *acodec = local ? c.acodec : 0;
+    if ((!*vcodec || !*acodec) && lc_cdn_route_codecs(shm, name, &v, &a) == 0) {
+        *vcodec = *vcodec ? *vcodec : v; /* a pull before its first frames: as its origin said */
+        *acodec = *acodec ? *acodec : a;
+        return 0;
+    }
+    return local ? 0 : -ENOENT;
 }
 
-/* The derived stream a player of `name` needs, into dname: 1, or 0 (the
- * stream as it is: its codec is the player's, or not known), -ENOTSUP. */
-static int derived_for(lc_shm_t *shm, const char *name, const lc_core_accept_t *acc, int *acodec, char *dname,
-                       size_t size)
+/* Does a player that takes `mask` and wants `want` need `codec` transcoded? */
+static int needs(int codec, uint64_t mask, int want)
 {
-    *acodec = stream_acodec(shm, name);
     /* the stream's own codec, whatever the player's preference (SPEC 6) */
-    if (*acodec <= 0 || *acodec >= 64 || !acc->audio_want || (acc->audio & LC_CORE_CODEC_BIT(*acodec)))
+    return codec > 0 && codec < 64 && want && !(mask & LC_CORE_CODEC_BIT(codec));
+}
+
+/* The derived stream a player of `name` needs, into dname, with the
+ * codecs it makes (0: passed through): 1, or 0 (the stream as it is: its
+ * codecs are the player's, or not known), -ENOTSUP. */
+static int derived_for(lc_shm_t *shm, const char *name, const lc_core_accept_t *acc, int src[2], int out[2],
+                       char *dname, size_t size)
+{
+    if (stream_codecs_of(shm, name, &src[0], &src[1]) < 0)
         return 0;
-    if (!lc_transcode_supported(*acodec, acc->audio_want) ||
-        lc_stream_derived_name(name, 0, acc->audio_want, dname, size) < 0)
+    out[0] = needs(src[0], acc->video, acc->video_want) ? acc->video_want : 0;
+    out[1] = needs(src[1], acc->audio, acc->audio_want) ? acc->audio_want : 0;
+    if (!out[0] && !out[1])
+        return 0;
+    if ((out[0] && !lc_transcode_supported(src[0], out[0])) || (out[1] && !lc_transcode_supported(src[1], out[1])) ||
+        lc_stream_derived_name(name, out[0], out[1], dname, size) < 0)
         return -ENOTSUP;
     return 1;
 }
@@ -455,10 +468,10 @@ static int derived_for(lc_shm_t *shm, const char *name, const lc_core_accept_t *
 int lc_core_play_check(lc_worker_t *w, const char *name, const lc_core_accept_t *acc)
 {
     lc_shm_t *shm = w->cycle->shm;
-    int acodec;
+    int src[2], out[2];
     uint32_t id, gen;
     char dname[LC_STREAM_NAME_MAX];
-    int rc = derived_for(shm, name, acc, &acodec, dname, sizeof(dname));
+    int rc = derived_for(shm, name, acc, src, out, dname, sizeof(dname));
     if (rc <= 0)
         return rc;
     if (lc_stream_find(shm, dname, &id, &gen) == 0)
@@ -472,19 +485,19 @@ static int resolve_as(lc_worker_t *w, const char *name, const lc_core_accept_t *
                       int *derived)
 {
     lc_shm_t *shm = w->cycle->shm;
-    int acodec;
+    int src[2], out[2];
     char dname[LC_STREAM_NAME_MAX];
     *derived = 0;
     if (lc_stream_find(shm, name, id, gen) < 0 && request_pull(w, name, id, gen) < 0)
         return -ENOENT;
-    int need = derived_for(shm, name, acc, &acodec, dname, sizeof(dname));
+    int need = derived_for(shm, name, acc, src, out, dname, sizeof(dname));
     if (need <= 0)
         return need;
     *derived = 1;
     for (int tries = 0; tries < 2; tries++) {
         if (lc_stream_find(shm, dname, id, gen) == 0)
             return 0;
-        int rc = lc_transcode_start(w, name, acodec, dname, acc->audio_want, id, gen);
+        int rc = lc_transcode_start(w, name, src, dname, out, id, gen);
         if (rc != -EEXIST)
             return rc;
         /* another worker claimed it between our lookup and our claim: join it */

@@ -88,16 +88,18 @@ void lc_core_pubs_end_reason(lc_worker_t *w, const char *why);
 int lc_core_playable(lc_worker_t *w, const char *name);
 /* 0, or -ENOENT (no such live stream here or in the CDN). */
 int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out);
-/* What a player takes: a bit (1ull << lc_codec_t) per audio codec, and the
- * one it wants when the stream's is none of them (0: play as it is). */
+/* What a player takes: a bit (1ull << lc_codec_t) per codec of each kind,
+ * and the one it wants when the stream's is none of them (0: as it is). */
 typedef struct {
     uint64_t audio;
     int audio_want;
+    uint64_t video;
+    int video_want;
 } lc_core_accept_t;
 #define LC_CORE_CODEC_BIT(c) (1ull << (c))
 /* lc_core_play for a player that takes only some codecs (SPEC 6, choosing
- * a player's codec): the stream itself when its codec is one of them (or
- * not known), else the derived stream in acc->audio_want, which this call
+ * a player's codec): the stream itself when its codecs are among them (or
+ * not known), else the derived stream in acc's wanted codecs, which this call
  * starts (here) or joins (made by another worker). Also -EDQUOT
  * ("Transcoding capacity reached") and -ENOTSUP (no such transcoder). */
 int lc_core_play_as(lc_worker_t *w, const char *name, const lc_core_accept_t *acc, const lc_player_ops_t *ops,

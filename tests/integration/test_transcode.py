@@ -213,6 +213,63 @@ async def webrtc_opus_to_rtmp(s):
         await stop_all(pub)
 
 
+# ---------------------------------------------------------------- video: VP8 <-> H.264, and G.711 players
+
+async def vp8_to_rtmp(s):
+    pub = None
+    try:
+        with stage("aiortc publishes VP8 + Opus (440 Hz)"):
+            pub = Publisher(ws_url(s), "vp8cam", video="VP8")
+            assert (await pub.start())["status"] == "PUBLISHING"
+            await pub.wait_connected()
+            st = await in_thread(lambda: wait_live(s, "vp8cam", 20))
+            assert st["video"] == "VP8" and st["audio"] == "opus", st
+        with stage("ffprobe of the RTMP URL shows h264 + aac"):
+            probe = await in_thread(lambda: subprocess.run(
+                ["ffprobe", "-v", "error", "-rw_timeout", "8000000", "-read_intervals", "%+3", "-show_entries",
+                 "stream=codec_name,width,height", "-of", "csv=p=0", "rtmp://127.0.0.1:%d/live/vp8cam" % s.rtmp_port],
+                capture_output=True, text=True, timeout=30))
+            assert "h264,320,240" in probe.stdout.split() and "aac" in probe.stdout.split(), probe
+        with stage("ffmpeg decodes >= 50 H.264 frames and hears 440 Hz"):
+            frames, pcm, err = await in_thread(lambda: rtmp_listen(s, "vp8cam", 4))
+            assert frames >= 50, (frames, err[-2000:])
+            assert near(pcm_hz(pcm), 440), pcm_hz(pcm)
+        with stage("one transcoder makes both tracks"):
+            tc = transcoders(s, "vp8cam")
+            assert len(tc) == 1 and tc[0]["codec"] == "h264+aac", tc
+    finally:
+        await stop_all(pub)
+
+
+async def h264_to_vp8_and_pcma(s):
+    ff = rtmp_publish(s, "tovp8")
+    vp8 = pcma = None
+    try:
+        await in_thread(lambda: wait_live(s, "tovp8"))
+        with stage("a player offering only VP8 and Opus (Firefox without OpenH264) is answered VP8"):
+            vp8 = Player(ws_url(s), "tovp8", codecs={"video": "video/VP8"})
+            ev = await vp8.start("vp8")
+            assert ev["status"] == "PLAYING", ev
+            assert "VP8" in vp8.codecs and "H264" not in vp8.codecs, vp8.codecs
+        with stage("it decodes >= 50 frames of 320x240 in 5 s and hears 1 kHz"):
+            await vp8.wait_frames(1, 8)
+            await heard(vp8, 1000)
+            assert vp8.sizes == {(320, 240)}, vp8.sizes
+        with stage("a PCMA-only player is answered PCMA and hears 1 kHz at 8 kHz"):
+            pcma = Player(ws_url(s), "tovp8", video=False, codecs={"audio": "audio/PCMA"})
+            ev = await pcma.start("pcma")
+            assert ev["status"] == "PLAYING" and "PCMA" in pcma.codecs, (ev, pcma.codecs)
+            await in_thread(lambda: wait_for(lambda: pcma.audio_frames > 100, 8, "PCMA audio"))
+            assert pcma.audio_rates == {8000}, pcma.audio_rates
+            assert near(dominant_hz(pcma.pcm), 1000), dominant_hz(pcma.pcm)
+        with stage("transcoder/find_all: vp8+opus and pcma, nothing else"):
+            codecs = sorted(t["codec"] for t in transcoders(s, "tovp8"))
+            assert codecs == ["pcma", "vp8+opus"], codecs
+    finally:
+        await stop_all(vp8, pcma)
+        stop_proc(ff)
+
+
 # ---------------------------------------------------------------- sharing, capacity, lifetime
 
 def worker_of(p):
@@ -465,6 +522,10 @@ try:
                lambda: run(rtmp_aac_to_webrtc(s), 60))
         t.case("aiortc H.264 + Opus 440 Hz: the RTMP URL is h264 + aac, ffmpeg hears 440 Hz",
                lambda: run(webrtc_opus_to_rtmp(s), 60))
+        t.case("aiortc VP8 + Opus: the RTMP URL is h264 + aac, ffmpeg decodes the video and hears 440 Hz",
+               lambda: run(vp8_to_rtmp(s), 60))
+        t.case("RTMP H.264 + AAC: a VP8-only player gets VP8 + Opus, a PCMA-only player PCMA with the tone",
+               lambda: run(h264_to_vp8_and_pcma(s), 60))
         t.case("players on both workers share one transcoder each way",
                lambda: run(one_transcoder_each_way(s), 60))
         t.case("A/V sync: an RTMP stream's flash and beep, SR-mapped on a WebRTC player, differ < 40 ms",

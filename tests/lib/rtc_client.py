@@ -165,8 +165,9 @@ class Player:
     answer_hook(sdp) -> sdp may rewrite the server's answer before it is
     applied (e.g. to send media through a proxy)."""
 
-    def __init__(self, sig_url, name, video=True, audio=True, answer_hook=None, kinds=None):
+    def __init__(self, sig_url, name, video=True, audio=True, answer_hook=None, kinds=None, codecs=None):
         self.sig_url, self.name = sig_url, name
+        self.force = codecs or {}  # kind -> the one mime type to offer, e.g. {"audio": "audio/PCMA"}
         # kinds: the recvonly transceivers to offer, in order (default: video and/or audio)
         self.kinds = kinds or [k for k, on in (("video", video), ("audio", audio)) if on]
         self.answer_hook = answer_hook
@@ -211,6 +212,8 @@ class Player:
         self.pc = new_pc()
         for kind in self.kinds:
             self.pc.addTransceiver(kind, direction="recvonly")
+        for kind, mime in self.force.items():
+            force_codec(self.pc, kind, mime)
 
         @self.pc.on("track")
         def on_track(track):

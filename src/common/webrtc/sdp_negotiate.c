@@ -140,10 +140,16 @@ static int choose_pt(const lc_sdp_media_t *m, lc_sdp_negotiate_role_t role,
 
     if (role == LC_SDP_NEGOTIATE_PLAY) {
         name = m->kind == LC_SDP_KIND_VIDEO ? pol->stream_video : pol->stream_audio;
-    } else {
+        int offered = 0;
+        for (size_t i = 0; name && i < m->npts && !offered; i++)
+            offered = usable(&m->pts[i], name);
+        if (!offered && pol->play_transcode)
+            name = NULL; /* the player's first codec, through a transcoder (SPEC 6) */
+    }
+    if (!name) {
         const char *const *list = m->kind == LC_SDP_KIND_VIDEO ? pol->video : pol->audio;
         size_t nlist = m->kind == LC_SDP_KIND_VIDEO ? pol->nvideo : pol->naudio;
-        for (size_t i = 0; i < m->npts && !name; i++)
+        for (size_t i = 0; i < m->npts && !name && (role != LC_SDP_NEGOTIATE_PLAY || pol->play_transcode); i++)
             if (in_list(list, nlist, m->pts[i].name) && usable(&m->pts[i], m->pts[i].name))
                 name = m->pts[i].name;
     }

@@ -50,6 +50,9 @@ typedef struct {
     const char *stream_video;
     const char *stream_audio;
     const char *stream_h264_profile;
+    /* PLAY: a player whose offer lacks the stream's codec gets its own
+     * first codec of the enabled ones (the server transcodes); 0: refused. */
+    int play_transcode;
 } lc_sdp_negotiate_policy_t;
 
 typedef struct {

@@ -553,11 +553,17 @@ static int cmd_play(lc_rtmp_session_t *s, const lc_amf0_t *arg)
     lc_amf0_put_bool(&b, 1);
     lc_amf0_put_bool(&b, 1);
     send_amf(s, LC_RTMP_DATA_AMF0, CSID_DATA, MSID, &b);
-    /* FLV carries AAC, Speex, PCMA, PCMU (and MP3); anything else comes as AAC through the shared transcoder */
-    lc_core_accept_t acc = { LC_CORE_CODEC_BIT(LC_CODEC_AAC) | LC_CORE_CODEC_BIT(LC_CODEC_SPEEX) |
-                                 LC_CORE_CODEC_BIT(LC_CODEC_PCMA) | LC_CORE_CODEC_BIT(LC_CODEC_PCMU) |
-                                 LC_CORE_CODEC_BIT(LC_CODEC_MP3),
-                             LC_CODEC_AAC };
+    /* FLV carries AAC, Speex, PCMA, PCMU (and MP3) and H.264 (and the old
+     * H.263, VP6, the enhanced HEVC); anything else comes as AAC and H.264
+     * through the shared transcoder */
+    lc_core_accept_t acc = {
+        .audio = LC_CORE_CODEC_BIT(LC_CODEC_AAC) | LC_CORE_CODEC_BIT(LC_CODEC_SPEEX) |
+                 LC_CORE_CODEC_BIT(LC_CODEC_PCMA) | LC_CORE_CODEC_BIT(LC_CODEC_PCMU) | LC_CORE_CODEC_BIT(LC_CODEC_MP3),
+        .audio_want = LC_CODEC_AAC,
+        .video = LC_CORE_CODEC_BIT(LC_CODEC_H264) | LC_CORE_CODEC_BIT(LC_CODEC_H263) |
+                 LC_CORE_CODEC_BIT(LC_CODEC_VP6) | LC_CORE_CODEC_BIT(LC_CODEC_HEVC),
+        .video_want = LC_CODEC_H264,
+    };
     int rc = lc_core_play_as(s->w, s->name, &acc, &play_ops, s, &s->play);
     if (rc == -EDQUOT) {
         SLOG(s, LC_LOG_INFO, "play refused: transcoding capacity reached");

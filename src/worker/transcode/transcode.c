@@ -5,9 +5,12 @@
  * two jobs of one transcoder at once, and the loop touches that side only
  * once no job of it is left (tc_release).
  *
- * Audio frames are one job each (about 50 a second per transcoder). A job
- * that cannot be queued (the pool is full) drops its frame: the decoder's
- * jitter buffer and concealment cover the hole, and the loop never waits.
+ * Frames are one job each (about 50 audio and 30 video a second). Audio
+ * and video jobs have keys of their own (the pool orders jobs of one key
+ * and runs different keys in parallel), so a video encode never delays
+ * audio. A job that cannot be queued (the pool is full) drops its frame:
+ * audio's jitter buffer and concealment cover the hole; video waits for
+ * the next keyframe, which it asks the source for.
  */
 #include "worker/transcode/transcode.h"
 
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/codec/audio.h"
+#include "common/codec/video.h"
 #include "common/codec/codec.h"
 #include "common/core/log.h"
 #include "common/shm/stream_table.h"
@@ -28,8 +32,10 @@
 #define LINGER_S 5             /* a derived stream outlives its last player by this much */
 #define POOL_QUEUE 1024        /* jobs in the pool at once, all transcoders of this worker */
 #define AAC_HDR 0xAF           /* FLV audio tag header: AAC, 44 kHz flag, 16-bit, stereo (as FLV wants for AAC) */
-#define OUT_FRAME_MAX 8192
-#define CFG_MAX 64
+#define AUDIO_OUT_MAX 8192
+#define VIDEO_OUT_MAX (1u << 20)  /* one encoded frame; 1 MiB is far above any sane bitrate's keyframe */
+#define CFG_MAX 512
+#define FLV_AVC_HDR 5             /* FLV AVC body: frame type/codec, packet type, composition time */
 
 typedef struct lc_transcode lc_transcode_t;
 
@@ -38,19 +44,26 @@ struct lc_transcode {
     char name[LC_STREAM_NAME_MAX];    /* the derived stream */
     char source[LC_STREAM_NAME_MAX];
     uint32_t id, gen;                 /* of the derived stream */
-    int src_acodec, acodec;
+    uint32_t src_id, src_gen;         /* of the source: its bitrate */
+    int src_acodec, acodec;           /* acodec 0: audio passes through */
+    int src_vcodec, vcodec;           /* vcodec 0: video passes through */
     lc_pub_t *pub;
     lc_play_t *play;
     int audio_key;                    /* the source's audio frames are keyframes (no video) */
     int idle_s;
     int jobs;                         /* in the pool */
     int ended;
-    uint64_t dropped, errors, logged;
-    /* codec side: pool threads only (see the top of the file) */
+    uint64_t dropped, errors;
+    /* codec side: pool threads only (see the top of the file); audio jobs
+     * touch only the audio half, video jobs only the video half */
     lc_audio_t *audio;
     uint8_t cfg[CFG_MAX];             /* the source's AAC AudioSpecificConfig */
     size_t cfg_len;
     int cfg_sent;                     /* our own AAC sequence header is in the ring */
+    lc_video_t *video;
+    uint8_t vcfg[CFG_MAX];            /* the source's avcC */
+    size_t vcfg_len;
+    int vbitrate;                     /* what the encoder was last told */
     lc_transcode_t *prev, *next;
 };
 
@@ -60,19 +73,29 @@ typedef struct lc_transcode_state {
     struct event *tick;
 } tc_state_t;
 
-enum { JOB_FRAME, JOB_CONFIG };
+enum { JOB_FRAME, JOB_CONFIG, JOB_VFRAME, JOB_VCONFIG };
+
+/* An output record in a job: the frame's bytes follow it. */
+typedef struct {
+    uint32_t len;
+    uint32_t key;
+    int64_t pts;
+} rec_t;
 
 typedef struct {
     lc_pool_job_t job;
     lc_transcode_t *t;
     int kind;
     int64_t pts;
+    int key;                          /* video: the input is a keyframe */
+    int bitrate;                      /* video: the source's, bit/s (0 unknown) */
     size_t len;
     /* results, written by tc_run */
-    uint8_t *out;                     /* records: [u32 len][i64 pts][len bytes] */
+    uint8_t *out;                     /* rec_t + bytes, one after another */
     size_t out_len, out_cap;
     uint8_t out_cfg[CFG_MAX];
     int out_cfg_len;                  /* > 0: write our sequence header first */
+    int need_key;                     /* video: the decoder waits for a keyframe */
     char err[160];
     int64_t cpu_us;
     uint8_t in[];
@@ -83,6 +106,8 @@ int lc_transcode_supported(int src, int dst)
     static const int audio[] = { LC_CODEC_OPUS, LC_CODEC_AAC, LC_CODEC_PCMA, LC_CODEC_PCMU, LC_CODEC_G722,
                                  LC_CODEC_SPEEX };
     int s = 0, d = 0;
+    if ((src == LC_CODEC_VP8 && dst == LC_CODEC_H264) || (src == LC_CODEC_H264 && dst == LC_CODEC_VP8))
+        return 1;
     for (size_t i = 0; i < sizeof(audio) / sizeof(audio[0]); i++) {
         s |= audio[i] == src;
         d |= audio[i] == dst;
@@ -105,9 +130,9 @@ static int64_t thread_cpu_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int out_add(tc_job_t *j, const uint8_t *data, size_t len, int64_t pts)
+static int out_add(tc_job_t *j, const uint8_t *data, size_t len, int64_t pts, int key)
 {
-    size_t need = j->out_len + 12 + len;
+    size_t need = j->out_len + sizeof(rec_t) + len;
     if (need > j->out_cap) {
         size_t cap = need * 2;
         uint8_t *p = realloc(j->out, cap);
@@ -116,10 +141,9 @@ static int out_add(tc_job_t *j, const uint8_t *data, size_t len, int64_t pts)
         j->out = p;
         j->out_cap = cap;
     }
-    uint32_t l = (uint32_t)len;
-    memcpy(j->out + j->out_len, &l, 4);
-    memcpy(j->out + j->out_len + 4, &pts, 8);
-    memcpy(j->out + j->out_len + 12, data, len);
+    rec_t r = { (uint32_t)len, (uint32_t)key, pts };
+    memcpy(j->out + j->out_len, &r, sizeof(r));
+    memcpy(j->out + j->out_len + sizeof(r), data, len);
     j->out_len = need;
     return 0;
 }
@@ -138,11 +162,8 @@ static int open_audio(lc_transcode_t *t, char *err, size_t errlen)
     return t->audio ? 0 : -1;
 }
 
-static void tc_run(lc_pool_job_t *job)
+static void run_audio(lc_transcode_t *t, tc_job_t *j)
 {
-    tc_job_t *j = job->arg;
-    lc_transcode_t *t = j->t;
-    int64_t t0 = thread_cpu_us();
     if (j->kind == JOB_CONFIG) {
         /* a new AudioSpecificConfig (the publisher restarted its encoder): a new decoder */
         if (j->len <= CFG_MAX && (j->len != t->cfg_len || memcmp(j->in, t->cfg, j->len) != 0)) {
@@ -151,10 +172,10 @@ static void tc_run(lc_pool_job_t *job)
             lc_audio_destroy(t->audio);
             t->audio = NULL;
         }
-        goto out;
+        return;
     }
     if (!t->audio && open_audio(t, j->err, sizeof(j->err)) < 0)
-        goto out;
+        return;
     if (!t->cfg_sent) {
         int n = lc_audio_out_config(t->audio, j->out_cfg, sizeof(j->out_cfg));
         j->out_cfg_len = n > 0 ? n : 0;
@@ -162,15 +183,72 @@ static void tc_run(lc_pool_job_t *job)
     }
     if (lc_audio_push(t->audio, j->in, j->len, j->pts) < 0)
         snprintf(j->err, sizeof(j->err), "%s", lc_audio_error(t->audio));
-    uint8_t buf[OUT_FRAME_MAX];
+    uint8_t buf[AUDIO_OUT_MAX];
     int64_t pts;
     int n;
     while ((n = lc_audio_pull(t->audio, buf, sizeof(buf), &pts)) > 0)
-        if (out_add(j, buf, (size_t)n, pts) < 0) {
+        if (out_add(j, buf, (size_t)n, pts, 0) < 0) {
             snprintf(j->err, sizeof(j->err), "out of memory");
             break;
         }
-out:
+}
+
+/* The source's bitrate less a typical audio track, followed when it moves by a fifth. */
+static int video_bitrate(int source_bps)
+{
+    int bps = source_bps > 200000 ? source_bps - 64000 : 1000000;
+    return bps < 100000 ? 100000 : bps;
+}
+
+static void run_video(lc_transcode_t *t, tc_job_t *j)
+{
+    if (j->kind == JOB_VCONFIG) {
+        /* a new avcC (the publisher restarted its encoder): a new decoder */
+        if (j->len <= CFG_MAX && (j->len != t->vcfg_len || memcmp(j->in, t->vcfg, j->len) != 0)) {
+            memcpy(t->vcfg, j->in, j->len);
+            t->vcfg_len = j->len;
+            lc_video_destroy(t->video);
+            t->video = NULL;
+        }
+        return;
+    }
+    int bps = video_bitrate(j->bitrate);
+    if (!t->video) {
+        lc_video_params_t p = { .src = t->src_vcodec, .dst = t->vcodec, .cfg = t->vcfg_len ? t->vcfg : NULL,
+                                .cfg_len = t->vcfg_len, .bitrate = bps,
+                                .h264_encoder = t->w->cycle->conf->transcoding_h264_encoder };
+        if (!(t->video = lc_video_create(&p, j->err, sizeof(j->err))))
+            return;
+        t->vbitrate = bps;
+    } else if (bps > t->vbitrate * 6 / 5 || bps < t->vbitrate * 4 / 5) {
+        lc_video_set_bitrate(t->video, bps);
+        t->vbitrate = bps;
+    }
+    if (lc_video_push(t->video, j->in, j->len, j->pts, j->key) < 0 &&
+        strncmp(lc_video_error(t->video), "waiting", 7) != 0) /* waiting for a keyframe is no news */
+        snprintf(j->err, sizeof(j->err), "%s", lc_video_error(t->video));
+    j->need_key = lc_video_needs_key(t->video);
+    int n = lc_video_take_config(t->video, j->out_cfg, sizeof(j->out_cfg));
+    j->out_cfg_len = n > 0 ? n : 0;
+    uint8_t *buf = malloc(VIDEO_OUT_MAX);
+    int64_t pts;
+    int key;
+    while (buf && (n = lc_video_pull(t->video, buf, VIDEO_OUT_MAX, &pts, &key)) > 0)
+        if (out_add(j, buf, (size_t)n, pts, key) < 0) {
+            snprintf(j->err, sizeof(j->err), "out of memory");
+            break;
+        }
+    free(buf);
+}
+
+static void tc_run(lc_pool_job_t *job)
+{
+    tc_job_t *j = job->arg;
+    int64_t t0 = thread_cpu_us();
+    if (j->kind == JOB_FRAME || j->kind == JOB_CONFIG)
+        run_audio(j->t, j);
+    else
+        run_video(j->t, j);
     j->cpu_us = thread_cpu_us() - t0;
 }
 
@@ -180,43 +258,58 @@ static void tc_release(lc_transcode_t *t)
 {
     if (t->ended && t->jobs == 0) {
         lc_audio_destroy(t->audio);
+        lc_video_destroy(t->video);
         free(t);
     }
 }
 
-static void write_out(lc_transcode_t *t, tc_job_t *j)
+/* One frame into the derived ring; FLV bodies for AAC and H.264 (as an
+ * RTMP publisher writes them), raw for the others (as WebRTC's). */
+static int write_frame(lc_transcode_t *t, int track, int codec, int flags, int64_t pts, const uint8_t *data,
+                       size_t len)
 {
     const char *err;
-    uint8_t body[OUT_FRAME_MAX + 2];
-    lc_frame_t f = { .track = 1, .codec = (uint8_t)t->acodec };
-    /* AAC goes into the ring as FLV bodies, like an RTMP publisher's; Opus raw, like a WebRTC publisher's */
-    size_t hdr = t->acodec == LC_CODEC_AAC ? 2 : 0;
-    if (j->out_cfg_len > 0 && t->acodec == LC_CODEC_AAC) {
-        body[0] = AAC_HDR;
-        body[1] = 0;
-        memcpy(body + 2, j->out_cfg, (size_t)j->out_cfg_len);
-        f.flags = LC_FRAME_CONFIG;
-        f.len = (uint32_t)j->out_cfg_len + 2;
-        f.ts = j->out_len >= 12 ? *(int64_t *)(void *)(j->out + 4) : j->pts;
-        if (lc_core_pub_write(t->pub, &f, body, &err) < 0)
-            return;
+    uint8_t hdr[FLV_AVC_HDR];
+    size_t h = 0;
+    if (codec == LC_CODEC_AAC) {
+        hdr[h++] = AAC_HDR;
+        hdr[h++] = (flags & LC_FRAME_CONFIG) ? 0 : 1;
+    } else if (codec == LC_CODEC_H264) {
+        hdr[h++] = (flags & (LC_FRAME_KEY | LC_FRAME_CONFIG)) ? 0x17 : 0x27;
+        hdr[h++] = (flags & LC_FRAME_CONFIG) ? 0 : 1;
+        hdr[h++] = 0; /* composition time 0: no B-frames out of our encoders */
+        hdr[h++] = 0;
+        hdr[h++] = 0;
     }
-    for (size_t off = 0; off + 12 <= j->out_len;) {
-        uint32_t len;
-        int64_t pts;
-        memcpy(&len, j->out + off, 4);
-        memcpy(&pts, j->out + off + 4, 8);
-        if (len + hdr > sizeof(body))
+    uint8_t *body = malloc(h + len);
+    if (!body)
+        return -1;
+    memcpy(body, hdr, h);
+    memcpy(body + h, data, len);
+    lc_frame_t f = { .track = (uint16_t)track, .codec = (uint8_t)codec, .flags = (uint8_t)flags,
+                     .len = (uint32_t)(h + len), .ts = pts };
+    int rc = lc_core_pub_write(t->pub, &f, body, &err);
+    free(body);
+    if (rc < 0 && t->errors++ % 1000 == 0)
+        lc_log_warn("[stream:%s] transcoder: %s", t->name, err);
+    return rc;
+}
+
+static void write_out(lc_transcode_t *t, tc_job_t *j)
+{
+    int video = j->kind == JOB_VFRAME;
+    int track = video ? 0 : 1, codec = video ? t->vcodec : t->acodec;
+    int64_t first = j->out_len >= sizeof(rec_t) ? ((rec_t *)(void *)j->out)->pts : j->pts;
+    if (j->out_cfg_len > 0 && (codec == LC_CODEC_AAC || codec == LC_CODEC_H264) &&
+        write_frame(t, track, codec, LC_FRAME_CONFIG, first, j->out_cfg, (size_t)j->out_cfg_len) < 0)
+        return;
+    for (size_t off = 0; off + sizeof(rec_t) <= j->out_len;) {
+        rec_t r;
+        memcpy(&r, j->out + off, sizeof(r));
+        int flags = video ? (r.key ? LC_FRAME_KEY : 0) : (t->audio_key ? LC_FRAME_KEY : 0);
+        if (write_frame(t, track, codec, flags, r.pts, j->out + off + sizeof(r), r.len) < 0)
             break;
-        body[0] = AAC_HDR;
-        body[1] = 1;
-        memcpy(body + hdr, j->out + off + 12, len);
-        f.flags = t->audio_key ? LC_FRAME_KEY : 0;
-        f.len = len + (uint32_t)hdr;
-        f.ts = pts;
-        if (lc_core_pub_write(t->pub, &f, body, &err) < 0)
-            break;
-        off += 12 + len;
+        off += sizeof(r) + r.len;
     }
 }
 
@@ -236,28 +329,39 @@ static void tc_done(lc_pool_job_t *job)
                             j->err, (unsigned long long)t->errors);
         }
         write_out(t, j);
+        if (j->need_key && t->play)
+            lc_core_request_keyframe(t->play); /* at most one per 500 ms reaches the publisher */
     }
     free(j->out);
     free(j);
     tc_release(t);
 }
 
-static int submit(lc_transcode_t *t, int kind, const uint8_t *data, size_t len, int64_t pts)
+static int submit(lc_transcode_t *t, int kind, const uint8_t *data, size_t len, int64_t pts, int key)
 {
     tc_job_t *j = calloc(1, sizeof(*j) + len);
     if (!j)
         return -1;
+    int video = kind == JOB_VFRAME || kind == JOB_VCONFIG;
     j->t = t;
     j->kind = kind;
     j->pts = pts;
+    j->key = key;
     j->len = len;
+    if (video && lc_stream_alive(t->w->cycle->shm, t->src_id, t->src_gen))
+        j->bitrate = (int)atomic_load_explicit(&lc_shm_stream(t->w->cycle->shm, t->src_id)->bitrate_kbps,
+                                               memory_order_relaxed) * 1000;
     memcpy(j->in, data, len);
-    j->job = (lc_pool_job_t){ .key = t, .run = tc_run, .done = tc_done, .arg = j };
+    /* audio and video of one transcoder: two keys, so they run side by side */
+    j->job = (lc_pool_job_t){ .key = video ? (void *)&t->video : (void *)&t->audio, .run = tc_run, .done = tc_done,
+                              .arg = j };
     if (lc_pool_submit(state(t->w)->pool, &j->job) < 0) {
         free(j);
         if (t->dropped++ % 1000 == 0)
-            lc_log_warn("[stream:%s] transcoding pool full: audio frame dropped (%llu so far)", t->name,
-                        (unsigned long long)t->dropped);
+            lc_log_warn("[stream:%s] transcoding pool full: %s frame dropped (%llu so far)", t->name,
+                        video ? "video" : "audio", (unsigned long long)t->dropped);
+        if (video && t->play)
+            lc_core_request_keyframe(t->play);
         return -1;
     }
     t->jobs++;
@@ -299,7 +403,7 @@ static void source_audio(lc_transcode_t *t, lc_shared_frame_t *sf)
         if (n < 2)
             return;
         if (p[1] == 0) {
-            submit(t, JOB_CONFIG, p + 2, n - 2, sf->f.ts);
+            submit(t, JOB_CONFIG, p + 2, n - 2, sf->f.ts, 0);
             return;
         }
         p += 2;
@@ -311,7 +415,36 @@ static void source_audio(lc_transcode_t *t, lc_shared_frame_t *sf)
         n--;
     }
     if (n)
-        submit(t, JOB_FRAME, p, n, sf->f.ts);
+        submit(t, JOB_FRAME, p, n, sf->f.ts, 0);
+}
+
+/* The source's video: FLV AVC bodies (H.264, from RTMP or WebRTC) or raw VP8. */
+static void source_video(lc_transcode_t *t, lc_shared_frame_t *sf)
+{
+    const uint8_t *p = sf->payload;
+    size_t n = sf->f.len;
+    int64_t pts = sf->f.ts;
+    int key = (sf->f.flags & LC_FRAME_KEY) != 0;
+    if (sf->f.codec != t->src_vcodec)
+        return;
+    if (t->src_vcodec == LC_CODEC_H264) {
+        if (n < FLV_AVC_HDR)
+            return;
+        if (p[1] == 0) {
+            submit(t, JOB_VCONFIG, p + FLV_AVC_HDR, n - FLV_AVC_HDR, pts, 0);
+            return;
+        }
+        if (p[1] != 1)
+            return; /* end of sequence */
+        int32_t cts = (int32_t)((uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
+        if (cts & 0x800000)
+            cts -= 0x1000000;
+        pts += (int64_t)cts * 1000;
+        p += FLV_AVC_HDR;
+        n -= FLV_AVC_HDR;
+    }
+    if (n)
+        submit(t, JOB_VFRAME, p, n, pts, key);
 }
 
 static void src_frame(void *ctx, lc_shared_frame_t *sf)
@@ -320,11 +453,15 @@ static void src_frame(void *ctx, lc_shared_frame_t *sf)
     const char *err;
     if (t->ended)
         return;
-    if (sf->f.track == 1) {
+    if (sf->f.track == 1 && t->acodec) {
         source_audio(t, sf);
         return;
     }
-    /* video, metadata, data channel text: as they are */
+    if (sf->f.track == 0 && t->vcodec) {
+        source_video(t, sf);
+        return;
+    }
+    /* the tracks we do not convert, metadata, data channel text: as they are */
     if (lc_core_pub_write(t->pub, &sf->f, sf->payload, &err) < 0 && t->errors++ % 1000 == 0)
         lc_log_warn("[stream:%s] transcoder: %s", t->name, err);
 }
@@ -424,10 +561,10 @@ static tc_state_t *state_get(lc_worker_t *w)
     return st;
 }
 
-int lc_transcode_start(lc_worker_t *w, const char *source, int src_acodec, const char *dname, int acodec,
+int lc_transcode_start(lc_worker_t *w, const char *source, const int src[2], const char *dname, const int out[2],
                        uint32_t *id, uint32_t *gen)
 {
-    if (!lc_transcode_supported(src_acodec, acodec))
+    if ((out[0] && !lc_transcode_supported(src[0], out[0])) || (out[1] && !lc_transcode_supported(src[1], out[1])))
         return -ENOTSUP;
     tc_state_t *st = state_get(w);
     lc_transcode_t *t = calloc(1, sizeof(*t));
@@ -438,10 +575,18 @@ int lc_transcode_start(lc_worker_t *w, const char *source, int src_acodec, const
     t->w = w;
     snprintf(t->name, sizeof(t->name), "%s", dname);
     snprintf(t->source, sizeof(t->source), "%s", source);
-    t->src_acodec = src_acodec;
-    t->acodec = acodec;
+    t->src_vcodec = src[0];
+    t->vcodec = out[0];
+    t->src_acodec = src[1];
+    t->acodec = out[1];
     char who[64];
-    snprintf(who, sizeof(who), "transcode %s>%s", lc_codec_name(src_acodec), lc_codec_name(acodec));
+    snprintf(who, sizeof(who), "transcode %s%s%s%s%s%s%s", out[0] ? lc_codec_name(src[0]) : "", out[0] ? ">" : "",
+             out[0] ? lc_codec_name(out[0]) : "", out[0] && out[1] ? " " : "", out[1] ? lc_codec_name(src[1]) : "",
+             out[1] ? ">" : "", out[1] ? lc_codec_name(out[1]) : "");
+    if (lc_stream_find(w->cycle->shm, source, &t->src_id, &t->src_gen) < 0) {
+        free(t);
+        return -ENOENT;
+    }
     int rc = lc_core_publish_derived(w, dname, who, &pub_ops, t, &t->pub);
     if (rc < 0) {
         free(t);
@@ -463,8 +608,8 @@ int lc_transcode_start(lc_worker_t *w, const char *source, int src_acodec, const
         tc_end(t, "Stream not found");
         return rc;
     }
-    lc_log_info("[stream:%s] transcoder started: %s audio to %s, on %d pool threads", dname,
-                lc_codec_name(src_acodec), lc_codec_name(acodec), lc_pool_threads(st->pool));
+    lc_log_info("[stream:%s] transcoder started (%s), on %d pool threads", dname, who + 10,
+                lc_pool_threads(st->pool));
     *id = t->id;
     *gen = t->gen;
     return 0;

@@ -1,9 +1,10 @@
 /*
  * transcode.h: derived streams (SPEC 2) made by this worker. A transcoder
  * is the player of one ring (the source) and the publisher of another (the
- * derived stream "SOURCE~codec"): video, metadata and data pass through as
- * they are, audio goes through one lc_audio_t on the worker's thread pool
- * (pool.h, the one hand-off between this loop and codec threads).
+ * derived stream "SOURCE~codec"): metadata, data and every track it does
+ * not convert pass through as they are; audio goes through one lc_audio_t,
+ * video through one lc_video_t, on the worker's thread pool (pool.h, the
+ * one hand-off between this loop and codec threads).
  *
  * The claim is the stream table's: the worker whose lc_stream_publish_derived
  * wins runs the transcoder; every player on every worker reads its ring.
@@ -21,15 +22,16 @@
 
 #include "worker/worker.h"
 
-/* Claim the derived stream `dname` of `source` with its audio in `acodec`
+/* Claim the derived stream `dname` of `source`, whose codecs are src[]
+ * (video, audio), making out[] of them (0: that track passes through),
  * and start it here. 0 with the derived stream's id/gen; -EEXIST (another
  * worker claimed it first: play that one), -EDQUOT (transcoding.max_jobs
- * derived streams are live), -ENOTSUP (no transcoder from the source's
- * audio to acodec), -ENOENT (the source is gone), -ENOMEM. */
-int lc_transcode_start(lc_worker_t *w, const char *source, int src_acodec, const char *dname, int acodec,
+ * derived streams are live), -ENOTSUP (no such transcoder), -ENOENT (the
+ * source is gone), -ENOMEM. */
+int lc_transcode_start(lc_worker_t *w, const char *source, const int src[2], const char *dname, const int out[2],
                        uint32_t *id, uint32_t *gen);
 
-/* Can the audio transcoder go from src to dst? */
+/* Can a transcoder go from codec src to dst (both audio or both video)? */
 int lc_transcode_supported(int src, int dst);
 
 /* The worker exits: end every transcoder, join the pool. */

@@ -88,8 +88,9 @@ static lc_refbuf_t *packetize(lc_rtc_session_t *s, lc_shared_frame_t *sf, int32_
         if (sf->f.stream_id < picture_ids_n)
             pid = (uint16_t)(picture_ids[sf->f.stream_id]++ & 0x7fff);
         lc_rtp_vp8_packetize(sf->payload, sf->f.len, pid, RTC_MTU_PAYLOAD, emit, &b, &err);
-    } else if (sf->f.codec == LC_CODEC_OPUS) {
-        emit(&b, sf->payload, sf->f.len, 1);
+    } else if (sf->f.codec == LC_CODEC_OPUS || sf->f.codec == LC_CODEC_PCMA || sf->f.codec == LC_CODEC_PCMU ||
+               sf->f.codec == LC_CODEC_G722) {
+        emit(&b, sf->payload, sf->f.len, 1); /* one 20 ms frame, one packet */
     }
     if (b.failed || b.len == 0) {
         free(b.p);
@@ -230,10 +231,14 @@ int lc_rtc_play_begin(lc_rtc_session_t *s)
     s->video.ts_base = (uint32_t)r[4] << 24 | (uint32_t)r[5] << 16;
     s->audio.ts_base = (uint32_t)r[6] << 24 | (uint32_t)r[7] << 16;
     /* audio in another codec than the player's comes through the shared transcoder (SPEC 6) */
-    lc_core_accept_t acc = { 0, 0 };
+    lc_core_accept_t acc = { 0 };
     if (s->audio.on) {
         acc.audio = LC_CORE_CODEC_BIT(s->audio.codec);
         acc.audio_want = s->audio.codec;
+    }
+    if (s->video.on) {
+        acc.video = LC_CORE_CODEC_BIT(s->video.codec);
+        acc.video_want = s->video.codec;
     }
     int rc = lc_core_play_as(s->w, s->name, &acc, &play_ops, s, &s->play);
     if (rc < 0)

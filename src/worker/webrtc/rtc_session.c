@@ -376,15 +376,14 @@ static uint32_t random_u32(void)
     return v ? v : 1;
 }
 
+/* The codecs WebRTC media here carries, by rtpmap name; LC_CODEC_NONE for any other. */
 static int codec_of(const char *name)
 {
-    if (strcasecmp(name, "VP8") == 0)
-        return LC_CODEC_VP8;
-    if (strcasecmp(name, "H264") == 0)
-        return LC_CODEC_H264;
-    if (strcasecmp(name, "opus") == 0)
-        return LC_CODEC_OPUS;
-    return LC_CODEC_NONE;
+    int c = lc_codec_by_rtpmap(name);
+    return c == LC_CODEC_VP8 || c == LC_CODEC_H264 || c == LC_CODEC_OPUS || c == LC_CODEC_PCMA ||
+                   c == LC_CODEC_PCMU || c == LC_CODEC_G722
+               ? c
+               : LC_CODEC_NONE;
 }
 
 static void take_track(rtc_track_t *t, const lc_sdp_negotiate_media_t *m)
@@ -419,10 +418,13 @@ static void stream_codecs(lc_rtc_session_t *s, lc_sdp_negotiate_policy_t *pol, c
     pol->stream_video = v == LC_CODEC_H264 ? "H264" : v == LC_CODEC_VP8 ? "VP8" : NULL;
     if (v == LC_CODEC_H264 && profile[0])
         pol->stream_h264_profile = profile;
-    /* any other audio reaches the player through the shared transcoder
-     * (lc_core_play_as); no audio is still answered (Opus, silent): clients
-     * such as aiortc cannot take a rejected audio section */
-    pol->stream_audio = "opus";
+    /* a player that lacks the stream's codec gets its own first one through
+     * the shared transcoder (pol->play_transcode, lc_core_play_as); no audio
+     * is still answered (Opus, silent): clients such as aiortc cannot take a
+     * rejected audio section */
+    const lc_codec_info_t *ai = lc_codec_info(a);
+    pol->stream_audio = a && ai && ai->rtpmap ? ai->rtpmap : "opus";
+    pol->play_transcode = 1;
     if (!v && !a) { /* nothing known after the wait: let the offer choose */
         pol->stream_video = "VP8";
         pol->stream_audio = "opus";
@@ -480,7 +482,7 @@ static void session_link(lc_rtc_session_t *s)
  * way (ICE expected). On failure -1 with err, nothing of the session started. */
 static int answer_offer(lc_rtc_session_t *s, lc_sdp_t *sdp, char **answer, char *err, size_t errlen)
 {
-    const char *video[2], *audio[1];
+    const char *video[2], *audio[4];
     size_t nvideo = 0, naudio = 0;
     char profile[8];
     lc_worker_t *w = s->w;
@@ -498,10 +500,12 @@ static int answer_offer(lc_rtc_session_t *s, lc_sdp_t *sdp, char **answer, char 
     for (size_t i = 0; i < conf->codecs_video.n && nvideo < 2; i++)
         if (codec_of(conf->codecs_video.v[i]) == LC_CODEC_H264 || codec_of(conf->codecs_video.v[i]) == LC_CODEC_VP8)
             video[nvideo++] = conf->codecs_video.v[i];
-    for (size_t i = 0; i < conf->codecs_audio.n && naudio < 1; i++)
-        if (codec_of(conf->codecs_audio.v[i]) == LC_CODEC_OPUS)
+    /* players take G.711 and G.722 too (through a transcoder); publishers send Opus */
+    for (size_t i = 0; i < conf->codecs_audio.n && naudio < 4; i++)
+        if (codec_of(conf->codecs_audio.v[i]) == LC_CODEC_OPUS ||
+            (role == LC_RTC_PLAY && codec_of(conf->codecs_audio.v[i]) != LC_CODEC_NONE))
             audio[naudio++] = conf->codecs_audio.v[i];
-    lc_sdp_negotiate_policy_t pol = { video, nvideo, audio, naudio, 1, NULL, NULL, NULL };
+    lc_sdp_negotiate_policy_t pol = { video, nvideo, audio, naudio, 1, NULL, NULL, NULL, 0 };
     if (role == LC_RTC_PLAY) {
         if (!lc_core_playable(w, s->name)) {
             snprintf(err, errlen, "Stream not found");
@@ -525,9 +529,17 @@ static int answer_offer(lc_rtc_session_t *s, lc_sdp_t *sdp, char **answer, char 
         take_track(&s->video, &neg->media[neg->video]);
     if (neg->audio >= 0)
         take_track(&s->audio, &neg->media[neg->audio]);
-    if (role == LC_RTC_PLAY && s->audio.on) {
+    if (role == LC_RTC_PLAY) {
         /* refused now, with the answer, rather than after DTLS */
-        lc_core_accept_t acc = { LC_CORE_CODEC_BIT(s->audio.codec), s->audio.codec };
+        lc_core_accept_t acc = { 0 };
+        if (s->audio.on) {
+            acc.audio = LC_CORE_CODEC_BIT(s->audio.codec);
+            acc.audio_want = s->audio.codec;
+        }
+        if (s->video.on) {
+            acc.video = LC_CORE_CODEC_BIT(s->video.codec);
+            acc.video_want = s->video.codec;
+        }
         int prc = lc_core_play_check(w, s->name, &acc);
         if (prc < 0) {
             snprintf(err, errlen, "%s", lc_rtc_play_error(prc));
