@@ -361,7 +361,8 @@
 
     /* A summary of the stream's inbound (play) or outbound (publish) RTP:
      * {video: {codec, frames, framesDecoded|framesEncoded, width, height, bytes,
-     * kbps, packetsLost}, audio: {...}, report}. kbps is measured since the
+     * kbps, packetsLost}, audio: {codec, bytes, packets, samples, level, kbps, ...},
+     * report}. kbps is measured since the
      * previous call. Resolves to null once the stream is over. */
     async getStats() {
       if (!this._pc) return null;
@@ -389,6 +390,9 @@
           r.width = s.frameWidth || 0;
           r.height = s.frameHeight || 0;
           r.fps = s.framesPerSecond || 0;
+        } else {
+          r.samples = s.totalSamplesReceived || 0; // decoded audio: it grows while sound plays
+          r.level = s.audioLevel || 0;
         }
         out[s.kind] = r;
       });

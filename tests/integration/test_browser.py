@@ -38,6 +38,7 @@ FRAMES_WITHIN = 15  # ...within this many seconds of opening the page
 CASES = [("VP8 publish and play in Chromium", "VP8"), ("H.264 publish and play in Chromium", "H264")]
 THROUGH_CDN = "VP8: publisher page on an origin, player page on an edge of the CDN; publisher stop reaches it"
 NEGATIVE = "player of a stream nobody publishes shows FAILED: Stream not found"
+FROM_RTMP = "ffmpeg publishes H.264 + AAC (1 kHz) over RTMP: Chromium plays it with sound (Opus)"
 
 
 def sh(*args, check=True):
@@ -317,6 +318,40 @@ def publish_and_play(d, srv, codec, play_srv=None):
     d.close_others()
 
 
+def rtmp_with_sound(d, srv, work):
+    """The first thing a user tries: OBS (here ffmpeg) publishes H.264 + AAC, a browser plays it, with sound."""
+    name = "obs-%d" % PID
+    media = os.path.join(work, "tone.flv")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+                    "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100", "-t", "10", "-c:v", "libx264",
+                    "-profile:v", "baseline", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    "-ar", "44100", "-f", "flv", media], check=True, timeout=60)
+    ff = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", media, "-c", "copy",
+                           "-f", "flv", "rtmp://%s:%d/live/%s" % (srv.host, srv.rtmp_port, name)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: (stream_info(srv, name) or {}).get("frames_in", 0) > 30, 10, "the RTMP stream on the server")
+        ply = d.open(page(srv, "player", name=name, autostart=1))
+
+        def playing():
+            s = state(d, ply)
+            if s.get("status") in ("FAILED", "STOPPED", "DISCONNECTED"):
+                raise AssertionError("player page: %s" % s)
+            st = s.get("stats") or {}
+            return st.get("framesDecoded", 0) > FRAMES and st.get("audioSamples", 0) > 0 and st
+        first = wait_for(playing, FRAMES_WITHIN, "video frames and audio samples in the player", step=0.5)
+        assert first["codec"].upper() == "H264" and first["audioCodec"].lower() == "opus", first
+        more = wait_for(lambda: (state(d, ply).get("stats") or {}).get("audioSamples", 0) > first["audioSamples"] + 48000
+                        and state(d, ply)["stats"], 6, "the audio samples to grow by a second", step=0.5)
+        assert more["audioLevel"] > 0.02, "the browser decodes silence: %s" % more  # the tone: ~0.09
+        print("# RTMP to Chromium: %d frames, %d audio samples, level %.2f" % (more["framesDecoded"],
+              more["audioSamples"], more["audioLevel"]), flush=True)
+        d.close_others()
+    finally:
+        ff.terminate()
+        ff.wait(5)
+
+
 def unknown_stream(d, srv):
     ply = d.open(page(srv, "player", name="nosuch-%d" % PID, autostart=1), new_window=False)
     s = wait_for(lambda: state(d, ply).get("status") in ("FAILED", "PLAYING") and state(d, ply), 10,
@@ -337,6 +372,7 @@ def main():
         for name, _ in CASES:
             print("ok - %s # skipped: %s" % (name, why), flush=True)
         print("ok - %s # skipped: %s" % (NEGATIVE, why), flush=True)
+        print("ok - %s # skipped: %s" % (FROM_RTMP, why), flush=True)
         print("ok - %s # skipped: %s" % (THROUGH_CDN, why), flush=True)
         return
 
@@ -375,6 +411,7 @@ def main():
                     print("# ---- browser console:\n# " + "\n# ".join(driver.console()[-60:]), flush=True)
                     driver.close_others()
             t.case(NEGATIVE, unknown_stream, driver, srv)
+            t.case(FROM_RTMP, rtmp_with_sound, driver, srv, work)
             t.case(THROUGH_CDN, publish_and_play, driver, srv, "VP8", edge)
             if t.failed:
                 print("# ---- end of the chromedriver log:\n%s" % driver.tail(), flush=True)
