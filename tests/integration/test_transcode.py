@@ -7,7 +7,6 @@ show transcoders, /metrics); transcoding.max_jobs refuses past its bound
 with "Transcoding capacity reached"; a transcoder ends a few seconds after
 its last player and with its source."""
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
@@ -16,7 +15,8 @@ import tempfile
 import numpy
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from lcserver import Tests, step, wait_for  # noqa: E402
+from lcserver import Tests, wait_for  # noqa: E402
+from media_check import heard, near, pcm_hz, rtmp_listen, stage, transcoders  # noqa: E402
 from rtc_client import Player, Publisher, candidates, dominant_hz  # noqa: E402
 from whip_client import WhepPlayer  # noqa: E402
 
@@ -26,12 +26,6 @@ FLASH = os.path.join(WORK, "flash.flv")
 PROCS = []
 LOOP = asyncio.new_event_loop()
 asyncio.set_event_loop(LOOP)
-
-
-@contextlib.contextmanager
-def stage(what):
-    step(what)  # a time-out names it
-    yield
 
 
 def run(coro, timeout=60):
@@ -77,15 +71,15 @@ def rtmp_publish(s, name, media=MEDIA):
                   "-f", "flv", "rtmp://127.0.0.1:%d/live/%s" % (s.rtmp_port, name)])
 
 
+def rtmp_url(s, name):
+    return "rtmp://127.0.0.1:%d/live/%s" % (s.rtmp_port, name)
+
+
 def stream_info(s, name):
     for st in s.rest("stream/find_all")["streams"]:
         if st["name"] == name:
             return st
     return None
-
-
-def transcoders(s, source=None):
-    return [t for t in s.rest("transcoder/find_all")["transcoders"] if source is None or t["source"] == source]
 
 
 def wait_live(s, name, frames=30):
@@ -108,21 +102,6 @@ async def stop_all(*peers):
                 await asyncio.wait_for(p.stop(), 5)
             except Exception:
                 pass
-
-
-def near(hz, want):
-    return hz is not None and abs(hz - want) < want * 0.03
-
-
-async def heard(p, want_hz, seconds=5):
-    """>= 50 audio frames and >= 50 video frames in `seconds`, the tone at want_hz."""
-    a0, v0 = p.audio_frames, p.video_frames
-    await asyncio.sleep(seconds)
-    a, v = p.audio_frames - a0, p.video_frames - v0
-    assert a >= 50, "%d audio frames in %d s" % (a, seconds)
-    assert v >= 50, "%d video frames in %d s" % (v, seconds)
-    hz = dominant_hz(p.pcm)
-    assert near(hz, want_hz), "the player hears %s Hz, the source plays %d Hz" % (hz, want_hz)
 
 
 # ---------------------------------------------------------------- RTMP AAC -> WebRTC Opus
@@ -166,27 +145,6 @@ async def rtmp_aac_to_webrtc(s):
 
 # ---------------------------------------------------------------- WebRTC Opus -> RTMP AAC
 
-def rtmp_listen(s, name, seconds):
-    """ffmpeg plays the RTMP URL for `seconds`: (video frames, mono s16 48 kHz audio)."""
-    wav = os.path.join(WORK, name + ".raw")
-    p = spawn(["ffmpeg", "-nostdin", "-v", "error", "-progress", "pipe:1", "-rw_timeout", "8000000",
-               "-t", str(seconds), "-i", "rtmp://127.0.0.1:%d/live/%s" % (s.rtmp_port, name),
-               "-map", "0:v", "-f", "null", "-", "-map", "0:a", "-ac", "1", "-ar", "48000", "-f", "s16le", "-y", wav])
-    out, err = p.communicate(timeout=seconds + 20)
-    frames = [int(line.split("=")[1]) for line in out.decode().splitlines() if line.startswith("frame=")]
-    pcm = numpy.fromfile(wav, dtype=numpy.int16) if os.path.exists(wav) else numpy.zeros(0, numpy.int16)
-    return (frames[-1] if frames else 0), pcm, err.decode()
-
-
-def pcm_hz(pcm, rate=48000):
-    if len(pcm) < rate // 2:
-        return None
-    x = pcm[-rate * 2:].astype(numpy.float64)
-    spec = numpy.abs(numpy.fft.rfft(x * numpy.hanning(len(x))))
-    spec[0] = 0
-    return float(numpy.argmax(spec)) * rate / len(x)
-
-
 async def webrtc_opus_to_rtmp(s):
     pub = None
     try:
@@ -205,7 +163,7 @@ async def webrtc_opus_to_rtmp(s):
             kinds = probe.stdout.split()
             assert any(k.startswith("h264") for k in kinds) and any(k.startswith("aac") for k in kinds), probe
         with stage("ffmpeg decodes >= 50 video frames and hears 440 Hz"):
-            frames, pcm, err = await in_thread(lambda: rtmp_listen(s, "sine", 4))
+            frames, pcm, err = await in_thread(lambda: rtmp_listen(rtmp_url(s, "sine"), 4, WORK))
             assert frames >= 50, (frames, err[-2000:])
             hz = pcm_hz(pcm)
             assert near(hz, 440), "ffmpeg hears %s Hz (%d samples): %s" % (hz, len(pcm), err[-1000:])
@@ -231,7 +189,7 @@ async def vp8_to_rtmp(s):
                 capture_output=True, text=True, timeout=30))
             assert "h264,320,240" in probe.stdout.split() and "aac" in probe.stdout.split(), probe
         with stage("ffmpeg decodes >= 50 H.264 frames and hears 440 Hz"):
-            frames, pcm, err = await in_thread(lambda: rtmp_listen(s, "vp8cam", 4))
+            frames, pcm, err = await in_thread(lambda: rtmp_listen(rtmp_url(s, "vp8cam"), 4, WORK))
             assert frames >= 50, (frames, err[-2000:])
             assert near(pcm_hz(pcm), 440), pcm_hz(pcm)
         with stage("one transcoder makes both tracks"):
