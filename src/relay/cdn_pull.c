@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cdn/cdn_codecs.h"
 #include "common/core/log.h"
 #include "common/shm/keyframe.h"
 #include "common/shm/stream_table.h"
@@ -29,6 +30,7 @@ struct lc_cdn_pull {
     lc_cdn_t *c;
     uint32_t id, gen;
     char name[LC_STREAM_NAME_MAX];
+    char remote[LC_STREAM_NAME_MAX]; /* what the origin is asked for: name, or a derived name of it */
     char origin[LC_CDN_ADDR_MAX];
     lc_cdn_link_t *link;
     int flowing;          /* PULL_OK seen */
@@ -67,7 +69,7 @@ static void pull_open(lc_cdn_link_t *l, void *ctx)
 {
     lc_cdn_pull_t *p = ctx;
     lc_cdn_msg_t m = { .type = LC_CDN_PULL };
-    snprintf(m.stream, sizeof(m.stream), "%s", p->name);
+    snprintf(m.stream, sizeof(m.stream), "%s", p->remote);
     lc_cdn_send(p->c, l, &m);
 }
 
@@ -76,7 +78,7 @@ static void pull_open(lc_cdn_link_t *l, void *ctx)
 static void keyframe_send(lc_cdn_pull_t *p)
 {
     lc_cdn_msg_t m = { .type = LC_CDN_KEYFRAME };
-    snprintf(m.stream, sizeof(m.stream), "%s", p->name);
+    snprintf(m.stream, sizeof(m.stream), "%s", p->remote);
     if (p->link && p->flowing)
         lc_cdn_send(p->c, p->link, &m);
 }
@@ -187,6 +189,20 @@ static void pull_closed(lc_cdn_link_t *l, void *ctx, const char *why)
 
 static const lc_cdn_link_ops_t pull_ops = { pull_open, pull_text, pull_binary, pull_closed };
 
+/* What to ask the origin for: the stream as it is, unless this node's
+ * cdn.codecs_exclude leaves one codec and the stream's differs; then the
+ * origin transcodes, once for every edge ("cam~opus", SPEC 6). */
+static void remote_name(lc_cdn_t *c, const char *name, char *out, size_t size)
+{
+    int v = 0, a = 0, fv, fa;
+    snprintf(out, size, "%s", name);
+    if (lc_cdn_route_codecs(c->cycle->shm, name, &v, &a) < 0)
+        return;
+    lc_cdn_forwarded_codecs(c->cycle->conf, v, a, &fv, &fa);
+    if ((fv != v || fa != a) && lc_stream_derived_name(name, fv != v ? fv : 0, fa != a ? fa : 0, out, size) < 0)
+        snprintf(out, size, "%s", name);
+}
+
 static void pull_start(lc_cdn_t *c, uint32_t id, lc_stream_t *s)
 {
     lc_cdn_pull_t *p = calloc(1, sizeof(*p));
@@ -199,6 +215,9 @@ static void pull_start(lc_cdn_t *c, uint32_t id, lc_stream_t *s)
     p->id = id;
     p->gen = s->gen;
     snprintf(p->name, sizeof(p->name), "%s", s->name);
+    remote_name(c, p->name, p->remote, sizeof(p->remote));
+    if (strcmp(p->remote, p->name) != 0)
+        lc_log_info("cdn: \"%s\" is pulled as \"%s\" (cdn.codecs_exclude leaves one codec)", p->name, p->remote);
     p->next = c->pulls;
     if (c->pulls)
         c->pulls->prev = p;

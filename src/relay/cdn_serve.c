@@ -10,9 +10,18 @@
  * does not keep up is never waited for: the relay stops reading while the
  * link's backlog is high, and the ring, if it laps the cursor, resumes it
  * at a keyframe.
+ *
+ * A pull of a derived name ("cam~opus": an edge whose cdn.codecs_exclude
+ * leaves it one codec, SPEC 6) is served from a derived stream made here,
+ * once for every edge: when none runs yet, a worker is asked to make it
+ * (lc_stream_request_derived) and the serve waits for its first keyframe
+ * (at most DERIVED_WAIT_MS) before PULL_OK, so the puller gets its codec
+ * configuration like any other.
  */
 #include "relay/cdn.h"
 
+#include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +31,8 @@
 #include "common/shm/stream_table.h"
 
 #define MAX_BACKLOG (4u << 20)
+#define DERIVED_WAIT_MS 5000
+#define DERIVED_POLL_MS 50
 
 struct lc_cdn_serve {
     lc_cdn_t *c;
@@ -31,12 +42,20 @@ struct lc_cdn_serve {
     lc_ring_cursor_t cursor;
     char name[LC_STREAM_NAME_MAX];
     char node[LC_CDN_ADDR_MAX];
+    int derived;             /* counted as a player of it, so it lingers not */
+    int started;             /* PULL_OK sent */
+    int waited_ms;           /* for a derived stream's first keyframe */
+    struct event *wait;
     lc_cdn_serve_t *prev, *next;
 };
 
 static void serve_free(lc_cdn_serve_t *s)
 {
     lc_cdn_t *c = s->c;
+    if (s->wait)
+        event_free(s->wait);
+    if (s->derived && lc_stream_alive(c->cycle->shm, s->id, s->gen))
+        atomic_fetch_sub(&lc_shm_stream(c->cycle->shm, s->id)->players[c->cycle->slot], 1);
     lc_stream_unsubscribe(c->cycle->shm, s->id, s->gen, c->cycle->slot);
     if (s->prev)
         s->prev->next = s->next;
@@ -101,18 +120,112 @@ static void send_frame(lc_cdn_serve_t *s, const lc_frame_t *f)
                                   memory_order_relaxed);
 }
 
+/* The worker that makes a derived stream of `source`: the source's own
+ * writer when it is a worker of the running generation (its frames are
+ * already there), else the first such worker. -1 when there is none. */
+static int derived_maker(lc_shm_t *shm, const char *source)
+{
+    uint32_t id, gen, now = atomic_load(&shm->generation);
+    int first = -1;
+    int owner = lc_stream_find(shm, source, &id, &gen) == 0 ? lc_shm_stream(shm, id)->owner_slot : -1;
+    for (int i = 0; i < LC_PROC_SLOTS; i++) {
+        lc_proc_t *p = lc_shm_proc(shm, i);
+        if (p->role != LC_ROLE_WORKER || p->generation != now || atomic_load(&p->state) != LC_PROC_RUNNING)
+            continue;
+        if (i == owner)
+            return i;
+        if (first < 0)
+            first = i;
+    }
+    return first;
+}
+
+/* The derived stream `name` of a stream published here: found, or made by a
+ * worker now. 0 with id/gen; -1 with why. */
+static int derived_find(lc_cdn_t *c, const char *name, uint32_t *id, uint32_t *gen, const char **why)
+{
+    lc_shm_t *shm = c->cycle->shm;
+    char source[LC_STREAM_NAME_MAX];
+    int v, a;
+    uint32_t sid, sgen;
+    *why = "Stream not found";
+    if (lc_stream_derived_parse(name, source, sizeof(source), &v, &a) < 0 ||
+        lc_stream_find(shm, source, &sid, &sgen) < 0)
+        return -1;
+    for (int tries = 0; tries < 2; tries++) {
+        int maker = derived_maker(shm, source);
+        if (maker < 0) {
+            *why = "no worker to transcode";
+            return -1;
+        }
+        int rc = lc_stream_request_derived(shm, name, maker, (uint32_t)c->cycle->conf->transcoding_max_jobs, id, gen);
+        if (rc == 0) {
+            lc_log_info("cdn: \"%s\" is made by worker slot %d for the CDN", name, maker);
+            return 0;
+        }
+        if (rc == -EDQUOT) {
+            *why = "Transcoding capacity reached";
+            return -1;
+        }
+        if (rc != -EEXIST || lc_stream_find(shm, name, id, gen) == 0)
+            return rc == -EEXIST ? 0 : -1;
+    }
+    return -1;
+}
+
+/* PULL_OK, the codec configuration, then frames from the last keyframe. */
+static void serve_begin(lc_cdn_serve_t *s)
+{
+    lc_cdn_t *c = s->c;
+    s->started = 1;
+    lc_ring_cursor_init(s->ring, &s->cursor, LC_RING_FROM_KEY);
+    if (s->cursor.need_key) /* no keyframe to start the puller at: ask for one */
+        lc_keyframe_request(c->cycle->shm, s->id, s->gen);
+    lc_cdn_msg_t ok = { .type = LC_CDN_PULL_OK };
+    snprintf(ok.stream, sizeof(ok.stream), "%s", s->name);
+    lc_cdn_send(c, s->link, &ok);
+    for (unsigned i = 0; i < 3; i++) {
+        lc_frame_t f;
+        if (lc_ring_get_config(s->ring, lc_stream_config_order[i], &f, c->buf, LC_RING_CONFIG_MAX) > 0)
+            send_frame(s, &f);
+    }
+    lc_log_info("cdn: %s pulls \"%s\"", s->node, s->name);
+}
+
+/* A derived stream just made: begin once it has a keyframe. */
+static void serve_wait(evutil_socket_t fd, short what, void *arg)
+{
+    lc_cdn_serve_t *s = arg;
+    (void)fd;
+    (void)what;
+    if (!lc_stream_alive(s->c->cycle->shm, s->id, s->gen) || (s->waited_ms += DERIVED_POLL_MS) > DERIVED_WAIT_MS) {
+        lc_log_warn("cdn: \"%s\" for %s: the transcoder made no keyframe in %d ms", s->name, s->node,
+                    DERIVED_WAIT_MS);
+        lc_cdn_link_fail(s->link, "Transcoder did not start");
+        serve_free(s);
+        return;
+    }
+    if (atomic_load_explicit(&s->ring->last_key, memory_order_acquire) == UINT64_MAX)
+        return;
+    event_free(s->wait);
+    s->wait = NULL;
+    serve_begin(s);
+    lc_cdn_serve_pump(s->c);
+}
+
 void lc_cdn_serve_start(lc_cdn_t *c, lc_cdn_link_t *l, const lc_cdn_msg_t *m)
 {
     lc_shm_t *shm = c->cycle->shm;
     uint32_t id, gen;
+    const char *why = "Stream not found";
     if (c->role != LC_CDN_ROLE_ORIGIN) {
         lc_log_warn("cdn: %s asks this edge for \"%s\": edges do not distribute streams", m->node, m->stream);
         lc_cdn_link_fail(l, "edge nodes do not distribute streams");
         return;
     }
-    if (lc_stream_find(shm, m->stream, &id, &gen) < 0) {
-        lc_log_info("cdn: %s asks for \"%s\", which is not published here", m->node, m->stream);
-        lc_cdn_link_fail(l, "Stream not found");
+    if (lc_stream_find(shm, m->stream, &id, &gen) < 0 && derived_find(c, m->stream, &id, &gen, &why) < 0) {
+        lc_log_info("cdn: %s asks for \"%s\": %s", m->node, m->stream, why);
+        lc_cdn_link_fail(l, why);
         return;
     }
     lc_cdn_serve_t *s = calloc(1, sizeof(*s));
@@ -129,9 +242,6 @@ void lc_cdn_serve_start(lc_cdn_t *c, lc_cdn_link_t *l, const lc_cdn_msg_t *m)
     snprintf(s->node, sizeof(s->node), "%s", m->node[0] ? m->node : lc_cdn_link_peer(l));
     /* subscribe before taking the cursor: a frame written in between wakes us */
     lc_stream_subscribe(shm, id, c->cycle->slot);
-    lc_ring_cursor_init(s->ring, &s->cursor, LC_RING_FROM_KEY);
-    if (s->cursor.need_key) /* no keyframe to start the puller at: ask for one */
-        lc_keyframe_request(shm, id, gen);
     s->next = c->serves;
     if (c->serves)
         c->serves->prev = s;
@@ -139,16 +249,20 @@ void lc_cdn_serve_start(lc_cdn_t *c, lc_cdn_link_t *l, const lc_cdn_msg_t *m)
     /* a pulling node is this relay's player */
     atomic_fetch_add_explicit(&lc_shm_proc(shm, c->cycle->slot)->players, 1, memory_order_relaxed);
     lc_cdn_link_set_owner(l, &serve_ops, s);
-
-    lc_cdn_msg_t ok = { .type = LC_CDN_PULL_OK };
-    snprintf(ok.stream, sizeof(ok.stream), "%s", s->name);
-    lc_cdn_send(c, l, &ok);
-    for (unsigned i = 0; i < 3; i++) {
-        lc_frame_t f;
-        if (lc_ring_get_config(s->ring, lc_stream_config_order[i], &f, c->buf, LC_RING_CONFIG_MAX) > 0)
-            send_frame(s, &f);
+    if (atomic_load(&lc_shm_stream(shm, id)->derived)) {
+        s->derived = 1; /* its transcoder ends a few seconds after its last player: we are one */
+        atomic_fetch_add(&lc_shm_stream(shm, id)->players[c->cycle->slot], 1);
+        if (atomic_load_explicit(&s->ring->last_key, memory_order_acquire) == UINT64_MAX) {
+            struct timeval tv = { 0, DERIVED_POLL_MS * 1000 };
+            s->wait = event_new(c->base, -1, EV_PERSIST, serve_wait, s);
+            if (!s->wait || event_add(s->wait, &tv) < 0) {
+                lc_cdn_link_fail(l, "out of timers");
+                serve_free(s);
+            }
+            return;
+        }
     }
-    lc_log_info("cdn: %s pulls \"%s\"", s->node, s->name);
+    serve_begin(s);
     lc_cdn_serve_pump(c);
 }
 
@@ -158,6 +272,8 @@ static int pump_one(lc_cdn_serve_t *s)
     lc_cdn_t *c = s->c;
     lc_frame_t f;
     int rc;
+    if (!s->started)
+        return 0;
     while (lc_cdn_link_backlog(s->link) < MAX_BACKLOG) {
         rc = lc_ring_read(s->ring, &s->cursor, &f, c->buf, c->cap);
         if (rc == LC_RING_EMPTY)

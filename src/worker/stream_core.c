@@ -15,6 +15,7 @@
 
 #include "common/core/log.h"
 #include "common/core/net.h"
+#include "common/cdn/cdn_codecs.h"
 #include "common/shm/cdn_table.h"
 #include "common/shm/keyframe.h"
 #include "common/shm/notify.h"
@@ -156,6 +157,15 @@ int lc_core_publish_derived(lc_worker_t *w, const char *name, const char *who, c
                     w->cycle->conf->transcoding_max_jobs);
     if (rc < 0)
         return rc;
+    return pub_new(w, id, who, ops, ctx, 1, out);
+}
+
+int lc_core_publish_adopt(lc_worker_t *w, uint32_t id, uint32_t gen, const char *who, const lc_pub_ops_t *ops,
+                          void *ctx, lc_pub_t **out)
+{
+    lc_shm_t *shm = w->cycle->shm;
+    if (!lc_stream_alive(shm, id, gen) || lc_shm_stream(shm, id)->owner_slot != w->cycle->slot)
+        return -ENOENT;
     return pub_new(w, id, who, ops, ctx, 1, out);
 }
 
@@ -426,14 +436,16 @@ int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, v
 
 /* The codecs of stream `name` as far as they are known (its frames, its
  * publisher's declaration, its CDN route), 0 when unknown. -ENOENT. */
-static int stream_codecs_of(lc_shm_t *shm, const char *name, int *vcodec, int *acodec)
+static int stream_codecs_of(lc_shm_t *shm, const lc_conf_t *conf, const char *name, int *vcodec, int *acodec)
 {
     lc_stream_codecs_t c;
     int v = 0, a = 0, local = lc_stream_codecs(shm, name, &c) == 0;
     *vcodec = local ? c.vcodec : 0;
     *acodec = local ? c.acodec : 0;
     if ((!*vcodec || !*acodec) && lc_cdn_route_codecs(shm, name, &v, &a) == 0) {
-        *vcodec = *vcodec ? *vcodec : v; /* a pull before its first frames: as its origin said */
+        /* a pull before its first frames: as its origin said, in the codecs the pull carries */
+        lc_cdn_forwarded_codecs(conf, v, a, &v, &a);
+        *vcodec = *vcodec ? *vcodec : v;
         *acodec = *acodec ? *acodec : a;
         return 0;
     }
@@ -450,10 +462,10 @@ static int needs(int codec, uint64_t mask, int want)
 /* The derived stream a player of `name` needs, into dname, with the
  * codecs it makes (0: passed through): 1, or 0 (the stream as it is: its
  * codecs are the player's, or not known), -ENOTSUP. */
-static int derived_for(lc_shm_t *shm, const char *name, const lc_core_accept_t *acc, int src[2], int out[2],
-                       char *dname, size_t size)
+static int derived_for(lc_shm_t *shm, const lc_conf_t *conf, const char *name, const lc_core_accept_t *acc,
+                       int src[2], int out[2], char *dname, size_t size)
 {
-    if (stream_codecs_of(shm, name, &src[0], &src[1]) < 0)
+    if (stream_codecs_of(shm, conf, name, &src[0], &src[1]) < 0)
         return 0;
     out[0] = needs(src[0], acc->video, acc->video_want) ? acc->video_want : 0;
     out[1] = needs(src[1], acc->audio, acc->audio_want) ? acc->audio_want : 0;
@@ -471,7 +483,7 @@ int lc_core_play_check(lc_worker_t *w, const char *name, const lc_core_accept_t 
     int src[2], out[2];
     uint32_t id, gen;
     char dname[LC_STREAM_NAME_MAX];
-    int rc = derived_for(shm, name, acc, src, out, dname, sizeof(dname));
+    int rc = derived_for(shm, w->cycle->conf, name, acc, src, out, dname, sizeof(dname));
     if (rc <= 0)
         return rc;
     if (lc_stream_find(shm, dname, &id, &gen) == 0)
@@ -490,7 +502,7 @@ static int resolve_as(lc_worker_t *w, const char *name, const lc_core_accept_t *
     *derived = 0;
     if (lc_stream_find(shm, name, id, gen) < 0 && request_pull(w, name, id, gen) < 0)
         return -ENOENT;
-    int need = derived_for(shm, name, acc, src, out, dname, sizeof(dname));
+    int need = derived_for(shm, w->cycle->conf, name, acc, src, out, dname, sizeof(dname));
     if (need <= 0)
         return need;
     *derived = 1;

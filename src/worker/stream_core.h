@@ -88,6 +88,10 @@ void lc_core_pubs_end_reason(lc_worker_t *w, const char *why);
 int lc_core_playable(lc_worker_t *w, const char *name);
 /* 0, or -ENOENT (no such live stream here or in the CDN). */
 int lc_core_play(lc_worker_t *w, const char *name, const lc_player_ops_t *ops, void *ctx, lc_play_t **out);
+/* The same for a derived stream the relay made for this worker (stream
+ * table adopt): its writer from now on. 0, or -ENOENT (gone, not ours). */
+int lc_core_publish_adopt(lc_worker_t *w, uint32_t id, uint32_t gen, const char *who, const lc_pub_ops_t *ops,
+                          void *ctx, lc_pub_t **out);
 /* What a player takes: a bit (1ull << lc_codec_t) per codec of each kind,
  * and the one it wants when the stream's is none of them (0: as it is). */
 typedef struct {

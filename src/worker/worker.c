@@ -138,6 +138,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     /* Clear first, then read rings: a frame written after this is not missed. */
     lc_notify_ack(w->cycle->shm, w->cycle->slot);
     lc_core_on_wake(w);
+    lc_transcode_on_wake(w); /* derived streams the relay made for a CDN pull */
     lc_whip_on_wake(w); /* DELETEs of our sessions that landed on another worker */
     lc_rtc_udp_flush(); /* the RTP this wake-up queued for WebRTC players */
 }

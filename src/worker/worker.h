@@ -27,6 +27,7 @@ typedef struct lc_worker {
     uint64_t next_session_id;
     struct lc_core *core;      /* stream_core.c: publishers and fan-outs of this worker */
     struct lc_transcode_state *transcode; /* transcode/transcode.c: its derived streams and pool, NULL until the first */
+    uint32_t derive_requests_seen;        /* our lc_proc_t's derive_requests at the last look */
     struct evconnlistener *rtmp;
     struct evconnlistener *signaling_tls; /* wss:// and https:// WHIP/WHEP */
     SSL_CTX *tls;

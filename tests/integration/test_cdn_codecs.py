@@ -4,7 +4,9 @@ loopback ports; which node transcodes, seen in transcoder/find_all of each.
   RTMP Speex origin -> RTMP edge player: none (Speex plays as it is);
   WebRTC Opus origin -> RTMP edge player: Opus->AAC on the edge;
   RTMP AAC origin -> WebRTC edge player: AAC->Opus on the edge;
-  RTMP Speex origin -> WebRTC edge player: Speex->Opus on the edge.
+  RTMP Speex origin -> WebRTC edge player: Speex->Opus on the edge;
+  an edge whose cdn.codecs_exclude leaves only opus: the origin transcodes
+  AAC->Opus once (for every such edge) and the edge forwards it.
 Each player is a real client (ffmpeg, ffprobe, aiortc) that hears the
 source's tone."""
 import asyncio
@@ -89,13 +91,17 @@ async def in_thread(fn):
 
 
 def nodes(t):
-    o_port, e_port = free_port(), free_port()
+    """An origin, an edge, and an edge that forwards Opus alone (cdn.codecs_exclude)."""
+    o_port, e_port, x_port = free_port(), free_port(), free_port()
     cdn = 'cdn: { enabled = true; role = "%s"; ip = "127.0.0.1"; port = %d; keepalive_interval = 1; %s };'
+    entry = 'point_of_entry = "127.0.0.1:%d";' % o_port
     o = t.server(workers=2, name="lc-cc-origin", extra=cdn % ("origin", o_port, ""))
-    e = t.server(workers=2, name="lc-cc-edge", extra=cdn % ("edge", e_port, 'point_of_entry = "127.0.0.1:%d";' % o_port))
-    o.start()
-    e.start()
-    return o, e
+    e = t.server(workers=2, name="lc-cc-edge", extra=cdn % ("edge", e_port, entry))
+    x = t.server(workers=1, name="lc-cc-opus", extra=cdn % ("edge", x_port, entry + ' codecs_exclude = '
+                                                                 '["mpeg4-generic", "PCMA", "PCMU", "G722", "speex"];'))
+    for s in (o, e, x):
+        s.start()
+    return o, e, x
 
 
 def routed(e, name):
@@ -171,12 +177,47 @@ async def webrtc_to_rtmp(o, e):
             await pub.stop()
 
 
+async def origin_transcodes_once(o, e, x):
+    ff = publish(o, "once", AAC)
+    players = []
+    try:
+        await in_thread(lambda: wait_for(lambda: (stream_info(o, "once") or {}).get("frames_in", 0) > 30, 15, "live"))
+        await in_thread(lambda: routed(x, "once"))
+        with stage("two aiortc players on the Opus-only edge hear the tone"):
+            for i in range(2):
+                p = Player("ws://127.0.0.1:%d/" % x.sig_port, "once")
+                players.append(p)
+                ev = await p.start("x%d" % i)
+                assert ev["status"] == "PLAYING" and "OPUS" in p.codecs, (ev, p.codecs)
+            await players[0].wait_frames(1, 10)
+            await heard(players[0], TONE[AAC])
+            assert players[1].audio_frames > 50, players[1].audio_frames
+        with stage("the origin made AAC->opus once, for the edge; the edge pulled Opus and transcodes nothing"):
+            to = transcoders(o, "once")
+            assert len(to) == 1 and to[0]["codec"] == "opus" and to[0]["players"] >= 1, to
+            assert transcoders(x) == [], transcoders(x)
+            assert stream_info(x, "once")["audio"] == "opus", stream_info(x, "once")
+        with stage("the plain edge still pulls AAC and transcodes for its own WebRTC player"):
+            p = Player("ws://127.0.0.1:%d/" % e.sig_port, "once")
+            players.append(p)
+            assert (await p.start("e"))["status"] == "PLAYING"
+            await p.wait_frames(1, 10)
+            await in_thread(lambda: wait_for(lambda: p.audio_frames > 20, 10, "audio on the plain edge"))
+            assert stream_info(e, "once")["audio"] == "AAC", stream_info(e, "once")
+            assert [t["codec"] for t in transcoders(e, "once")] == ["opus"], transcoders(e)
+            assert len(transcoders(o, "once")) == 1, transcoders(o)
+    finally:
+        for p in players:
+            await p.stop()
+        stop_proc(ff)
+
+
 try:
     make_media()
     TONE = {AAC: file_tone(AAC), SPEEX: file_tone(SPEEX)}
     assert near(TONE[AAC], 1000), TONE
     with Tests() as t:
-        o, e = nodes(t)
+        o, e, x = nodes(t)
         t.case("RTMP AAC origin -> RTMP edge player: no transcode",
                lambda: run(rtmp_to_rtmp(o, e, "aac", AAC, "AAC", TONE[AAC])))
         t.case("RTMP Speex origin -> RTMP edge player: no transcode",
@@ -187,6 +228,8 @@ try:
                lambda: run(rtmp_to_webrtc(o, e, "aac2", AAC, TONE[AAC], "AAC")))
         t.case("RTMP Speex origin -> WebRTC edge player: Speex->Opus on the edge",
                lambda: run(rtmp_to_webrtc(o, e, "spx2", SPEEX, TONE[SPEEX], "Speex")))
+        t.case("an edge with codecs_exclude leaving opus: the origin transcodes AAC->Opus once, the edge forwards it",
+               lambda: run(origin_transcodes_once(o, e, x)))
 finally:
     for p in PROCS:
         if p.poll() is None:

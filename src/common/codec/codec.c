@@ -60,6 +60,16 @@ lc_codec_t lc_codec_by_rtpmap(const char *name)
     return LC_CODEC_NONE;
 }
 
+lc_codec_t lc_codec_by_name(const char *name)
+{
+    if (name == NULL)
+        return LC_CODEC_NONE;
+    for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcasecmp(table[i].name, name) == 0)
+            return table[i].id;
+    return LC_CODEC_NONE;
+}
+
 int lc_codec_rtpmap(int codec, int rate, int channels, char *buf, unsigned size)
 {
     const lc_codec_info_t *c = lc_codec_info(codec);

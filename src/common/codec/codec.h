@@ -38,6 +38,8 @@ const char *lc_codec_name(int codec);
 /* The codec of an SDP encoding name (case-insensitive) or config name
  * ("opus", "mpeg4-generic", "PCMA"); LC_CODEC_NONE when unknown. */
 lc_codec_t lc_codec_by_rtpmap(const char *name);
+/* The codec of a display name, case-insensitive ("aac", "opus", "h264"); LC_CODEC_NONE when unknown. */
+lc_codec_t lc_codec_by_name(const char *name);
 /* Writes "opus/48000/2", "PCMA/8000", "H264/90000"; for AAC rate and channels
  * are the caller's (0 = the table's). 0, or -1 when unknown or too long. */
 int lc_codec_rtpmap(int codec, int rate, int channels, char *buf, unsigned size);

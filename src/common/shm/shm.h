@@ -46,6 +46,7 @@ typedef struct {
     _Atomic uint64_t bytes_in;     /* media payload bytes received from publishers */
     _Atomic uint64_t bytes_out;    /* media bytes queued to players */
     _Atomic uint32_t session_requests; /* another process asked us to end a session (session_table.h) */
+    _Atomic uint32_t derive_requests;  /* the relay made a derived stream for us to run (stream_table.h) */
     _Alignas(64) char end_[];
 } lc_proc_t;
 
@@ -81,6 +82,7 @@ typedef struct {
      * stream by a transcoder of its owner worker; never announced to the
      * CDN, counted against transcoding.max_jobs */
     _Atomic uint32_t derived;
+    _Atomic uint32_t adopt;        /* derived, 1: made by the relay, its owner worker has not started it yet */
     _Atomic uint64_t cpu_us;       /* derived: codec CPU time spent on it so far */
     _Atomic uint32_t players[LC_PROC_SLOTS]; /* players per process slot */
 } lc_stream_t;

@@ -145,6 +145,7 @@ static int publish(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_
     atomic_store_explicit(&s->pulled, 0, memory_order_relaxed);
     atomic_store_explicit(&s->keyframe_requests, 0, memory_order_relaxed);
     atomic_store_explicit(&s->derived, derived_max != 0, memory_order_relaxed);
+    atomic_store_explicit(&s->adopt, 0, memory_order_relaxed);
     atomic_store_explicit(&s->cpu_us, 0, memory_order_relaxed);
     s->end_reason[0] = '\0';
     memcpy(s->name, name, n + 1);
@@ -190,6 +191,48 @@ int lc_stream_derived_name(const char *source, int vcodec, int acodec, char *buf
         *c = (char)tolower((unsigned char)*c);
     int n = snprintf(buf, size, "%s%c%s%s%s", source, LC_STREAM_DERIVED_SEP, v, v[0] && a[0] ? "+" : "", a);
     return n > 0 && (size_t)n < size && n < LC_STREAM_NAME_MAX ? 0 : -1;
+}
+
+int lc_stream_derived_parse(const char *dname, char *source, size_t size, int *vcodec, int *acodec)
+{
+    const char *sep = strrchr(dname, LC_STREAM_DERIVED_SEP);
+    char codecs[32];
+    *vcodec = *acodec = 0;
+    if (!sep || sep == dname || (size_t)(sep - dname) >= size || strlen(sep + 1) >= sizeof(codecs))
+        return -1;
+    snprintf(source, size, "%.*s", (int)(sep - dname), dname);
+    snprintf(codecs, sizeof(codecs), "%s", sep + 1);
+    for (char *tok = strtok(codecs, "+"); tok; tok = strtok(NULL, "+")) {
+        const lc_codec_info_t *c = lc_codec_info(lc_codec_by_name(tok));
+        if (!c || c->kind == LC_CODEC_KIND_DATA)
+            return -1;
+        int *slot = c->kind == LC_CODEC_KIND_VIDEO ? vcodec : acodec;
+        if (*slot)
+            return -1;
+        *slot = (int)c->id;
+    }
+    char again[LC_STREAM_NAME_MAX];
+    /* only the one spelling lc_stream_derived_name makes */
+    if (lc_stream_derived_name(source, *vcodec, *acodec, again, sizeof(again)) < 0 || strcmp(again, dname) != 0)
+        return -1;
+    return 0;
+}
+
+int lc_stream_request_derived(lc_shm_t *shm, const char *dname, int owner_slot, uint32_t max_jobs, uint32_t *id,
+                              uint32_t *gen)
+{
+    lc_proc_t *owner = lc_shm_proc(shm, owner_slot);
+    int rc = publish(shm, dname, owner_slot, owner->pid, "", 0, max_jobs ? max_jobs : 1, id);
+    if (rc < 0)
+        return rc;
+    lc_stream_t *s = lc_shm_stream(shm, *id);
+    *gen = s->gen;
+    snprintf(s->publisher, sizeof(s->publisher), "transcode (for the CDN)");
+    atomic_store_explicit(&s->adopt, 1, memory_order_release);
+    /* pairs with the owner's acquire load of derive_requests before it scans */
+    atomic_fetch_add_explicit(&owner->derive_requests, 1, memory_order_release);
+    lc_notify_wake(shm, owner_slot);
+    return 0;
 }
 
 static void end_locked(lc_shm_t *shm, lc_stream_t *s)

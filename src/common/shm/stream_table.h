@@ -35,6 +35,15 @@ int lc_stream_publish_from(lc_shm_t *shm, const char *name, int owner_slot, pid_
  * -EDQUOT when max_jobs derived streams are live on the node. */
 int lc_stream_publish_derived(lc_shm_t *shm, const char *name, int owner_slot, pid_t owner_pid, uint32_t max_jobs,
                               uint32_t *id);
+/* The source and codecs (0: passed through) of a derived name; -1 when
+ * dname is not one lc_stream_derived_name makes. */
+int lc_stream_derived_parse(const char *dname, char *source, size_t size, int *vcodec, int *acodec);
+/* The relay needs a derived stream (a CDN pull of "SOURCE~codec"): the
+ * entry is made now, owned by the worker in owner_slot, which is woken to
+ * start its transcoder (adopt = 1, its derive_requests bumped). 0 with
+ * id/gen, or lc_stream_publish_derived's errors. */
+int lc_stream_request_derived(lc_shm_t *shm, const char *dname, int owner_slot, uint32_t max_jobs, uint32_t *id,
+                              uint32_t *gen);
 /* Live derived streams on this node. */
 uint32_t lc_stream_count_derived(lc_shm_t *shm);
 /* The name of source in these codecs (0 = as the source has it). 0, or -1 when too long. */

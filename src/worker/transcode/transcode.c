@@ -53,6 +53,7 @@ struct lc_transcode {
     int idle_s;
     int jobs;                         /* in the pool */
     int ended;
+    int codec_warned;                 /* the source's frames came in another codec than it was started for */
     uint64_t dropped, errors;
     /* codec side: pool threads only (see the top of the file); audio jobs
      * touch only the audio half, video jobs only the video half */
@@ -390,14 +391,23 @@ static void tc_end(lc_transcode_t *t, const char *why)
     tc_release(t);
 }
 
+static void other_codec(lc_transcode_t *t, int codec)
+{
+    if (!t->codec_warned++)
+        lc_log_warn("[stream:%s] transcoder: the source sends %s, not what it was started for: dropped", t->name,
+                    lc_codec_name(codec));
+}
+
 /* The source's audio: FLV bodies (RTMP publishers: AAC with a packet type
  * byte, the others with the sound header only) or raw Opus (WebRTC). */
 static void source_audio(lc_transcode_t *t, lc_shared_frame_t *sf)
 {
     const uint8_t *p = sf->payload;
     size_t n = sf->f.len;
-    if (sf->f.codec != t->src_acodec)
-        return; /* the publisher changed codecs mid-stream: not ours to guess */
+    if (sf->f.codec != t->src_acodec) {
+        other_codec(t, sf->f.codec); /* not ours to guess */
+        return;
+    }
     t->audio_key = (sf->f.flags & LC_FRAME_KEY) != 0;
     if (t->src_acodec == LC_CODEC_AAC) {
         if (n < 2)
@@ -425,8 +435,10 @@ static void source_video(lc_transcode_t *t, lc_shared_frame_t *sf)
     size_t n = sf->f.len;
     int64_t pts = sf->f.ts;
     int key = (sf->f.flags & LC_FRAME_KEY) != 0;
-    if (sf->f.codec != t->src_vcodec)
+    if (sf->f.codec != t->src_vcodec) {
+        other_codec(t, sf->f.codec);
         return;
+    }
     if (t->src_vcodec == LC_CODEC_H264) {
         if (n < FLV_AVC_HDR)
             return;
@@ -561,17 +573,13 @@ static tc_state_t *state_get(lc_worker_t *w)
     return st;
 }
 
-int lc_transcode_start(lc_worker_t *w, const char *source, const int src[2], const char *dname, const int out[2],
-                       uint32_t *id, uint32_t *gen)
+/* A transcoder of source (codecs src) making dname (codecs out), not yet running. */
+static lc_transcode_t *tc_new(lc_worker_t *w, const char *source, const int src[2], const char *dname,
+                              const int out[2])
 {
-    if ((out[0] && !lc_transcode_supported(src[0], out[0])) || (out[1] && !lc_transcode_supported(src[1], out[1])))
-        return -ENOTSUP;
-    tc_state_t *st = state_get(w);
     lc_transcode_t *t = calloc(1, sizeof(*t));
-    if (!st || !t) {
-        free(t);
-        return -ENOMEM;
-    }
+    if (!t)
+        return NULL;
     t->w = w;
     snprintf(t->name, sizeof(t->name), "%s", dname);
     snprintf(t->source, sizeof(t->source), "%s", source);
@@ -579,14 +587,54 @@ int lc_transcode_start(lc_worker_t *w, const char *source, const int src[2], con
     t->vcodec = out[0];
     t->src_acodec = src[1];
     t->acodec = out[1];
+    return t;
+}
+
+static void tc_who(const lc_transcode_t *t, char *who, size_t size)
+{
+    snprintf(who, size, "transcode %s%s%s%s%s%s%s", t->vcodec ? lc_codec_name(t->src_vcodec) : "",
+             t->vcodec ? ">" : "", t->vcodec ? lc_codec_name(t->vcodec) : "", t->vcodec && t->acodec ? " " : "",
+             t->acodec ? lc_codec_name(t->src_acodec) : "", t->acodec ? ">" : "",
+             t->acodec ? lc_codec_name(t->acodec) : "");
+}
+
+/* t has its derived stream (pub, id, gen): run it. 0, or an error with t ended. */
+static int tc_begin(lc_transcode_t *t)
+{
+    tc_state_t *st = state(t->w);
     char who[64];
-    snprintf(who, sizeof(who), "transcode %s%s%s%s%s%s%s", out[0] ? lc_codec_name(src[0]) : "", out[0] ? ">" : "",
-             out[0] ? lc_codec_name(out[0]) : "", out[0] && out[1] ? " " : "", out[1] ? lc_codec_name(src[1]) : "",
-             out[1] ? ">" : "", out[1] ? lc_codec_name(out[1]) : "");
+    t->next = st->list;
+    if (st->list)
+        st->list->prev = t;
+    st->list = t;
+    /* the source's config and GOP arrive through src_frame before this returns */
+    int rc = lc_core_play(t->w, t->source, &src_ops, t, &t->play);
+    if (rc < 0) {
+        t->play = NULL;
+        tc_end(t, "Stream not found");
+        return rc;
+    }
+    tc_who(t, who, sizeof(who));
+    lc_log_info("[stream:%s] transcoder started (%s), on %d pool threads", t->name, who + 10,
+                lc_pool_threads(st->pool));
+    return 0;
+}
+
+int lc_transcode_start(lc_worker_t *w, const char *source, const int src[2], const char *dname, const int out[2],
+                       uint32_t *id, uint32_t *gen)
+{
+    if ((out[0] && !lc_transcode_supported(src[0], out[0])) || (out[1] && !lc_transcode_supported(src[1], out[1])))
+        return -ENOTSUP;
+    tc_state_t *st = state_get(w);
+    lc_transcode_t *t = st ? tc_new(w, source, src, dname, out) : NULL;
+    char who[64];
+    if (!t)
+        return -ENOMEM;
     if (lc_stream_find(w->cycle->shm, source, &t->src_id, &t->src_gen) < 0) {
         free(t);
         return -ENOENT;
     }
+    tc_who(t, who, sizeof(who));
     int rc = lc_core_publish_derived(w, dname, who, &pub_ops, t, &t->pub);
     if (rc < 0) {
         free(t);
@@ -597,22 +645,80 @@ int lc_transcode_start(lc_worker_t *w, const char *source, const int src[2], con
         free(t);
         return -ENOENT;
     }
-    t->next = st->list;
-    if (st->list)
-        st->list->prev = t;
-    st->list = t;
-    /* the source's config and GOP arrive through src_frame before this returns */
-    rc = lc_core_play(w, source, &src_ops, t, &t->play);
-    if (rc < 0) {
-        t->play = NULL;
-        tc_end(t, "Stream not found");
+    if ((rc = tc_begin(t)) < 0)
         return rc;
-    }
-    lc_log_info("[stream:%s] transcoder started (%s), on %d pool threads", dname, who + 10,
-                lc_pool_threads(st->pool));
     *id = t->id;
     *gen = t->gen;
     return 0;
+}
+
+/* Start the derived stream the relay made for us (entry id): its name says what of what. */
+static void adopt(lc_worker_t *w, uint32_t id, uint32_t gen)
+{
+    lc_shm_t *shm = w->cycle->shm;
+    lc_stream_t *e = lc_shm_stream(shm, id);
+    char source[LC_STREAM_NAME_MAX], dname[LC_STREAM_NAME_MAX], who[64];
+    int src[2] = { 0, 0 }, out[2], scodecs[2];
+    lc_stream_codecs_t c;
+    lc_pub_t *pub;
+    const char *why = NULL;
+    snprintf(dname, sizeof(dname), "%s", e->name);
+    if (lc_stream_derived_parse(dname, source, sizeof(source), &out[0], &out[1]) < 0)
+        why = "Bad derived stream name";
+    else if (lc_stream_codecs(shm, source, &c) < 0)
+        why = "Stream not found";
+    if (!why) {
+        scodecs[0] = c.vcodec;
+        scodecs[1] = c.acodec;
+        for (int k = 0; k < 2; k++) /* asked for what the source already is: pass it through */
+            src[k] = scodecs[k], out[k] = out[k] == scodecs[k] ? 0 : out[k];
+        if ((out[0] && !lc_transcode_supported(src[0], out[0])) ||
+            (out[1] && !lc_transcode_supported(src[1], out[1])))
+            why = "Codec not supported: no such transcoder";
+    }
+    tc_state_t *st = why ? NULL : state_get(w);
+    lc_transcode_t *t = st ? tc_new(w, source, src, dname, out) : NULL;
+    if (!why && !t)
+        why = "out of memory";
+    if (t) {
+        tc_who(t, who, sizeof(who));
+        if (lc_stream_find(shm, source, &t->src_id, &t->src_gen) < 0)
+            why = "Stream not found";
+        else if (lc_core_publish_adopt(w, id, gen, who, &pub_ops, t, &pub) < 0)
+            why = "Stream not found";
+    }
+    if (why) {
+        free(t);
+        lc_log_warn("[stream:%s] the CDN's derived stream not started: %s", dname, why);
+        if (lc_stream_alive(shm, id, gen)) {
+            snprintf(e->end_reason, sizeof(e->end_reason), "%s", why);
+            lc_stream_unpublish(shm, id);
+        }
+        return;
+    }
+    t->pub = pub;
+    t->id = id;
+    t->gen = gen;
+    tc_begin(t);
+}
+
+void lc_transcode_on_wake(lc_worker_t *w)
+{
+    lc_shm_t *shm = w->cycle->shm;
+    lc_proc_t *me = lc_shm_proc(shm, w->cycle->slot);
+    uint32_t req = atomic_load_explicit(&me->derive_requests, memory_order_acquire);
+    if (req == w->derive_requests_seen)
+        return;
+    w->derive_requests_seen = req;
+    for (uint32_t i = 0; i < shm->streams_max; i++) {
+        lc_stream_t *e = lc_shm_stream(shm, i);
+        uint32_t one = 1;
+        if (atomic_load_explicit(&e->state, memory_order_acquire) != LC_STREAM_LIVE || e->owner_slot != w->cycle->slot)
+            continue;
+        /* taken once: the flag goes 1 -> 0 here only */
+        if (atomic_compare_exchange_strong(&e->adopt, &one, 0))
+            adopt(w, i, e->gen);
+    }
 }
 
 void lc_transcode_free_all(lc_worker_t *w)

@@ -34,6 +34,10 @@ int lc_transcode_start(lc_worker_t *w, const char *source, const int src[2], con
 /* Can a transcoder go from codec src to dst (both audio or both video)? */
 int lc_transcode_supported(int src, int dst);
 
+/* On every wake: start the derived streams the relay made for this worker
+ * (a CDN pull of "SOURCE~codec", lc_stream_request_derived). */
+void lc_transcode_on_wake(lc_worker_t *w);
+
 /* The worker exits: end every transcoder, join the pool. */
 void lc_transcode_free_all(lc_worker_t *w);
 
