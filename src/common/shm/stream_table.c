@@ -211,6 +211,8 @@ int lc_stream_derived_parse(const char *dname, char *source, size_t size, int *v
             return -1;
         *slot = (int)c->id;
     }
+    if (!*vcodec && !*acodec)
+        return -1;
     char again[LC_STREAM_NAME_MAX];
     /* only the one spelling lc_stream_derived_name makes */
     if (lc_stream_derived_name(source, *vcodec, *acodec, again, sizeof(again)) < 0 || strcmp(again, dname) != 0)
