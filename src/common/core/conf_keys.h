@@ -111,7 +111,7 @@
     X(cdn_keepalive_interval, "cdn.keepalive_interval", INT, "5", 1, 3600, 1, \
       "seconds between inter-node keepalives") \
     X(cdn_codecs_exclude, "cdn.codecs_exclude", LIST, "[]", 0, 31, 1, \
-      "codecs never used to forward streams through the CDN") \
+      "codecs never used to forward streams through the CDN; one codec left: the origin transcodes into it") \
     X(cdn_allow, "cdn.allow", LIST, "[]", 0, 63, 1, \
       "addresses or CIDRs allowed as nodes, inbound, outbound and gossiped; [] = any") \
     X(cdn_secret, "cdn.secret", STR, "\"\"", 0, 255, 1, \
