@@ -125,6 +125,6 @@
     X(transcoding_max_jobs, "transcoding.max_jobs", INT, "64", 1, 100000, 1, \
       "derived streams (transcodes and composites) per node; past it a request fails with \"Transcoding capacity reached\"") \
     X(transcoding_h264_encoder, "transcoding.h264_encoder", ENUM, "\"libx264\"", 0, 0, 1, \
-      "libx264|libopenh264: libavcodec H.264 encoder of the transcoders")
+      "libx264|libopenh264: libavcodec H.264 encoder of the transcoders (libx264 when libavcodec lacks it)")
 
 #endif

@@ -15,6 +15,7 @@
 #include "worker/transcode/transcode.h"
 
 #include <errno.h>
+#include <libavcodec/avcodec.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ struct lc_transcode {
 
 typedef struct lc_transcode_state {
     lc_transcode_t *list;
+    const char *h264_encoder;         /* transcoding.h264_encoder, or libx264 when libavcodec lacks it */
     lc_pool_t *pool;
     struct event *tick;
 } tc_state_t;
@@ -217,7 +219,7 @@ static void run_video(lc_transcode_t *t, tc_job_t *j)
     if (!t->video) {
         lc_video_params_t p = { .src = t->src_vcodec, .dst = t->vcodec, .cfg = t->vcfg_len ? t->vcfg : NULL,
                                 .cfg_len = t->vcfg_len, .bitrate = bps,
-                                .h264_encoder = t->w->cycle->conf->transcoding_h264_encoder };
+                                .h264_encoder = state(t->w)->h264_encoder };
         if (!(t->video = lc_video_create(&p, j->err, sizeof(j->err))))
             return;
         t->vbitrate = bps;
@@ -567,6 +569,12 @@ static tc_state_t *state_get(lc_worker_t *w)
             lc_pool_destroy(st->pool);
         free(st);
         return NULL;
+    }
+    st->h264_encoder = w->cycle->conf->transcoding_h264_encoder;
+    if (!avcodec_find_encoder_by_name(st->h264_encoder)) {
+        lc_log_warn("transcoding.h264_encoder \"%s\" is not in this libavcodec: libx264 encodes H.264",
+                    st->h264_encoder);
+        st->h264_encoder = "libx264";
     }
     lc_log_info("transcoding pool: %d threads", lc_pool_threads(st->pool));
     w->transcode = st;
