@@ -78,7 +78,7 @@
   /* The codecs of `kind` the browser can send or receive, `codec` first ("VP8", "H264"),
    * the others after it. For H.264, packetization-mode=1 Constrained Baseline first:
    * every player can decode that. Returns null if the browser does not have `codec`. */
-  function preferredCodecs(kind, codec, direction) {
+  function preferredCodecs(kind, codec, direction, only) {
     const source = direction === "recvonly" ? global.RTCRtpReceiver : global.RTCRtpSender;
     const caps = source && source.getCapabilities ? source.getCapabilities(kind) : null;
     if (!caps || !codec) return null;
@@ -92,7 +92,8 @@
     };
     const chosen = caps.codecs.filter(c => c.mimeType.toLowerCase() === want).sort((a, b) => score(a) - score(b));
     if (!chosen.length) return null;
-    const rest = caps.codecs.filter(c => c.mimeType.toLowerCase() !== want);
+    const helpers = /\/(rtx|red|ulpfec|flexfec-03)$/i; // repair formats, not codecs of their own
+    const rest = caps.codecs.filter(c => c.mimeType.toLowerCase() !== want && (!only || helpers.test(c.mimeType)));
     return chosen.concat(rest);
   }
 
@@ -198,7 +199,9 @@
     /* options: name (required), display (a <video> element), constraints
      * (getUserMedia constraints, default {audio: true, video: true}),
      * mediaStream (publish this instead of asking for the camera),
-     * codec ("VP8" or "H264": the video codec to prefer), token, record
+     * codec ("VP8" or "H264": the video codec to prefer), codecOnly (offer
+     * that codec alone, as a browser without the others would; the server
+     * transcodes what the stream has into it), token, record
      * (passed to the server as is; this server version does not record). */
     createStream(options) {
       if (!options || !options.name) throw new Error("createStream needs a name");
@@ -276,7 +279,7 @@
     _preferCodec(transceiver, kind, direction) {
       const codec = kind === "video" ? this.options.codec : this.options.audioCodec;
       if (!codec || !transceiver.setCodecPreferences) return;
-      const prefs = preferredCodecs(kind, codec, direction);
+      const prefs = preferredCodecs(kind, codec, direction, this.options.codecOnly);
       if (!prefs) throw new Error("This browser cannot " + (direction === "sendonly" ? "send " : "receive ") + codec);
       transceiver.setCodecPreferences(prefs);
     }

@@ -38,7 +38,8 @@ FRAMES_WITHIN = 15  # ...within this many seconds of opening the page
 CASES = [("VP8 publish and play in Chromium", "VP8"), ("H.264 publish and play in Chromium", "H264")]
 THROUGH_CDN = "VP8: publisher page on an origin, player page on an edge of the CDN; publisher stop reaches it"
 NEGATIVE = "player of a stream nobody publishes shows FAILED: Stream not found"
-FROM_RTMP = "ffmpeg publishes H.264 + AAC (1 kHz) over RTMP: Chromium plays it with sound (Opus)"
+FROM_RTMP = ("ffmpeg publishes H.264 + AAC (1 kHz) over RTMP: Chromium plays it with sound (Opus), and as VP8 "
+             "when it offers VP8 alone")
 
 
 def sh(*args, check=True):
@@ -346,6 +347,22 @@ def rtmp_with_sound(d, srv, work):
         assert more["audioLevel"] > 0.02, "the browser decodes silence: %s" % more  # the tone: ~0.09
         print("# RTMP to Chromium: %d frames, %d audio samples, level %.2f" % (more["framesDecoded"],
               more["audioSamples"], more["audioLevel"]), flush=True)
+        d.close_others()
+        # a browser without H.264 (Firefox without OpenH264): the page offers VP8 alone
+        vp8 = d.open(page(srv, "player", name=name, codec="VP8", only=1, autostart=1))
+
+        def vp8_playing():
+            s = state(d, vp8)
+            if s.get("status") in ("FAILED", "STOPPED", "DISCONNECTED"):
+                raise AssertionError("VP8-only player page: %s" % s)
+            st = s.get("stats") or {}
+            return st.get("framesDecoded", 0) > FRAMES and st
+        st = wait_for(vp8_playing, FRAMES_WITHIN, "the VP8-only player to decode", step=0.5)
+        assert st["codec"].upper() == "VP8" and st["width"] == 320, st
+        names = sorted(t["codec"] for t in srv.rest("transcoder/find_all")["transcoders"] if t["source"] == name)
+        assert "vp8+opus" in names, names  # (the first player's ~opus may have ended: 5 s linger)
+        print("# RTMP H.264 to a VP8-only Chromium: %d frames %dx%d" % (st["framesDecoded"], st["width"],
+                                                                    st["height"]), flush=True)
         d.close_others()
     finally:
         ff.terminate()
