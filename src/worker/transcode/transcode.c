@@ -66,6 +66,7 @@ struct lc_transcode {
     uint8_t vcfg[CFG_MAX];            /* the source's avcC */
     size_t vcfg_len;
     int vbitrate;                     /* what the encoder was last told */
+    uint8_t *vout;                    /* VIDEO_OUT_MAX: one frame pulled from the encoder */
     lc_transcode_t *prev, *next;
 };
 
@@ -78,12 +79,15 @@ typedef struct lc_transcode_state {
 
 enum { JOB_FRAME, JOB_CONFIG, JOB_VFRAME, JOB_VCONFIG };
 
-/* An output record in a job: the frame's bytes follow it. */
+/* An output record in a job: HEADROOM bytes, then the frame's bytes. The
+ * loop writes the FLV tag header into the headroom, so a frame goes into
+ * the ring from where the codec thread left it, with no copy. */
 typedef struct {
     uint32_t len;
     uint32_t key;
     int64_t pts;
 } rec_t;
+#define HEADROOM 8
 
 typedef struct {
     lc_pool_job_t job;
@@ -96,7 +100,7 @@ typedef struct {
     /* results, written by tc_run */
     uint8_t *out;                     /* rec_t + bytes, one after another */
     size_t out_len, out_cap;
-    uint8_t out_cfg[CFG_MAX];
+    uint8_t out_cfg[HEADROOM + CFG_MAX]; /* HEADROOM, then our sequence header */
     int out_cfg_len;                  /* > 0: write our sequence header first */
     int need_key;                     /* video: the decoder waits for a keyframe */
     char err[160];
@@ -135,7 +139,7 @@ static int64_t thread_cpu_us(void)
 
 static int out_add(tc_job_t *j, const uint8_t *data, size_t len, int64_t pts, int key)
 {
-    size_t need = j->out_len + sizeof(rec_t) + len;
+    size_t need = j->out_len + sizeof(rec_t) + HEADROOM + len;
     if (need > j->out_cap) {
         size_t cap = need * 2;
         uint8_t *p = realloc(j->out, cap);
@@ -146,7 +150,7 @@ static int out_add(tc_job_t *j, const uint8_t *data, size_t len, int64_t pts, in
     }
     rec_t r = { (uint32_t)len, (uint32_t)key, pts };
     memcpy(j->out + j->out_len, &r, sizeof(r));
-    memcpy(j->out + j->out_len + sizeof(r), data, len);
+    memcpy(j->out + j->out_len + sizeof(r) + HEADROOM, data, len);
     j->out_len = need;
     return 0;
 }
@@ -180,7 +184,7 @@ static void run_audio(lc_transcode_t *t, tc_job_t *j)
     if (!t->audio && open_audio(t, j->err, sizeof(j->err)) < 0)
         return;
     if (!t->cfg_sent) {
-        int n = lc_audio_out_config(t->audio, j->out_cfg, sizeof(j->out_cfg));
+        int n = lc_audio_out_config(t->audio, j->out_cfg + HEADROOM, CFG_MAX);
         j->out_cfg_len = n > 0 ? n : 0;
         t->cfg_sent = 1;
     }
@@ -231,17 +235,19 @@ static void run_video(lc_transcode_t *t, tc_job_t *j)
         strncmp(lc_video_error(t->video), "waiting", 7) != 0) /* waiting for a keyframe is no news */
         snprintf(j->err, sizeof(j->err), "%s", lc_video_error(t->video));
     j->need_key = lc_video_needs_key(t->video);
-    int n = lc_video_take_config(t->video, j->out_cfg, sizeof(j->out_cfg));
+    int n = lc_video_take_config(t->video, j->out_cfg + HEADROOM, CFG_MAX);
     j->out_cfg_len = n > 0 ? n : 0;
-    uint8_t *buf = malloc(VIDEO_OUT_MAX);
     int64_t pts;
     int key;
-    while (buf && (n = lc_video_pull(t->video, buf, VIDEO_OUT_MAX, &pts, &key)) > 0)
-        if (out_add(j, buf, (size_t)n, pts, key) < 0) {
+    if (!t->vout && !(t->vout = malloc(VIDEO_OUT_MAX))) {
+        snprintf(j->err, sizeof(j->err), "out of memory");
+        return;
+    }
+    while ((n = lc_video_pull(t->video, t->vout, VIDEO_OUT_MAX, &pts, &key)) > 0)
+        if (out_add(j, t->vout, (size_t)n, pts, key) < 0) {
             snprintf(j->err, sizeof(j->err), "out of memory");
             break;
         }
-    free(buf);
 }
 
 static void tc_run(lc_pool_job_t *job)
@@ -262,14 +268,15 @@ static void tc_release(lc_transcode_t *t)
     if (t->ended && t->jobs == 0) {
         lc_audio_destroy(t->audio);
         lc_video_destroy(t->video);
+        free(t->vout);
         free(t);
     }
 }
 
 /* One frame into the derived ring; FLV bodies for AAC and H.264 (as an
- * RTMP publisher writes them), raw for the others (as WebRTC's). */
-static int write_frame(lc_transcode_t *t, int track, int codec, int flags, int64_t pts, const uint8_t *data,
-                       size_t len)
+ * RTMP publisher writes them), raw for the others (as WebRTC's). data has
+ * HEADROOM bytes before it that are ours to write the tag header into. */
+static int write_frame(lc_transcode_t *t, int track, int codec, int flags, int64_t pts, uint8_t *data, size_t len)
 {
     const char *err;
     uint8_t hdr[FLV_AVC_HDR];
@@ -284,15 +291,10 @@ static int write_frame(lc_transcode_t *t, int track, int codec, int flags, int64
         hdr[h++] = 0;
         hdr[h++] = 0;
     }
-    uint8_t *body = malloc(h + len);
-    if (!body)
-        return -1;
-    memcpy(body, hdr, h);
-    memcpy(body + h, data, len);
+    memcpy(data - h, hdr, h);
     lc_frame_t f = { .track = (uint16_t)track, .codec = (uint8_t)codec, .flags = (uint8_t)flags,
                      .len = (uint32_t)(h + len), .ts = pts };
-    int rc = lc_core_pub_write(t->pub, &f, body, &err);
-    free(body);
+    int rc = lc_core_pub_write(t->pub, &f, data - h, &err);
     if (rc < 0 && t->errors++ % 1000 == 0)
         lc_log_warn("[stream:%s] transcoder: %s", t->name, err);
     return rc;
@@ -304,15 +306,15 @@ static void write_out(lc_transcode_t *t, tc_job_t *j)
     int track = video ? 0 : 1, codec = video ? t->vcodec : t->acodec;
     int64_t first = j->out_len >= sizeof(rec_t) ? ((rec_t *)(void *)j->out)->pts : j->pts;
     if (j->out_cfg_len > 0 && (codec == LC_CODEC_AAC || codec == LC_CODEC_H264) &&
-        write_frame(t, track, codec, LC_FRAME_CONFIG, first, j->out_cfg, (size_t)j->out_cfg_len) < 0)
+        write_frame(t, track, codec, LC_FRAME_CONFIG, first, j->out_cfg + HEADROOM, (size_t)j->out_cfg_len) < 0)
         return;
     for (size_t off = 0; off + sizeof(rec_t) <= j->out_len;) {
         rec_t r;
         memcpy(&r, j->out + off, sizeof(r));
         int flags = video ? (r.key ? LC_FRAME_KEY : 0) : (t->audio_key ? LC_FRAME_KEY : 0);
-        if (write_frame(t, track, codec, flags, r.pts, j->out + off + sizeof(r), r.len) < 0)
+        if (write_frame(t, track, codec, flags, r.pts, j->out + off + sizeof(r) + HEADROOM, r.len) < 0)
             break;
-        off += sizeof(r) + r.len;
+        off += sizeof(r) + HEADROOM + r.len;
     }
 }
 
