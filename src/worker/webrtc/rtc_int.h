@@ -119,6 +119,8 @@ void lc_rtc_send_rtcp(lc_rtc_session_t *s, uint8_t *pkt, size_t len);
 /* End the session from inside (once): tell the owner, free. */
 void lc_rtc_end(lc_rtc_session_t *s, const char *why);
 
+/* What a player takes: the one codec of each kind its answer names. */
+void lc_rtc_play_accept(const lc_rtc_session_t *s, lc_core_accept_t *acc);
 /* The words a player is told for lc_core_play_as's error rc. */
 const char *lc_rtc_play_error(int rc);
 

@@ -231,15 +231,8 @@ int lc_rtc_play_begin(lc_rtc_session_t *s)
     s->video.ts_base = (uint32_t)r[4] << 24 | (uint32_t)r[5] << 16;
     s->audio.ts_base = (uint32_t)r[6] << 24 | (uint32_t)r[7] << 16;
     /* audio in another codec than the player's comes through the shared transcoder (SPEC 6) */
-    lc_core_accept_t acc = { 0 };
-    if (s->audio.on) {
-        acc.audio = LC_CORE_CODEC_BIT(s->audio.codec);
-        acc.audio_want = s->audio.codec;
-    }
-    if (s->video.on) {
-        acc.video = LC_CORE_CODEC_BIT(s->video.codec);
-        acc.video_want = s->video.codec;
-    }
+    lc_core_accept_t acc;
+    lc_rtc_play_accept(s, &acc);
     int rc = lc_core_play_as(s->w, s->name, &acc, &play_ops, s, &s->play);
     if (rc < 0)
         return rc;

@@ -127,6 +127,19 @@ static void session_free(lc_rtc_session_t *s)
     free(s);
 }
 
+void lc_rtc_play_accept(const lc_rtc_session_t *s, lc_core_accept_t *acc)
+{
+    memset(acc, 0, sizeof(*acc));
+    if (s->audio.on) {
+        acc->audio = LC_CORE_CODEC_BIT(s->audio.codec);
+        acc->audio_want = s->audio.codec;
+    }
+    if (s->video.on) {
+        acc->video = LC_CORE_CODEC_BIT(s->video.codec);
+        acc->video_want = s->video.codec;
+    }
+}
+
 const char *lc_rtc_play_error(int rc)
 {
     return rc == -EDQUOT ? "Transcoding capacity reached"
@@ -531,15 +544,8 @@ static int answer_offer(lc_rtc_session_t *s, lc_sdp_t *sdp, char **answer, char 
         take_track(&s->audio, &neg->media[neg->audio]);
     if (role == LC_RTC_PLAY) {
         /* refused now, with the answer, rather than after DTLS */
-        lc_core_accept_t acc = { 0 };
-        if (s->audio.on) {
-            acc.audio = LC_CORE_CODEC_BIT(s->audio.codec);
-            acc.audio_want = s->audio.codec;
-        }
-        if (s->video.on) {
-            acc.video = LC_CORE_CODEC_BIT(s->video.codec);
-            acc.video_want = s->video.codec;
-        }
+        lc_core_accept_t acc;
+        lc_rtc_play_accept(s, &acc);
         int prc = lc_core_play_check(w, s->name, &acc);
         if (prc < 0) {
             snprintf(err, errlen, "%s", lc_rtc_play_error(prc));
