@@ -30,6 +30,8 @@ struct lc_video {
     AVFrame *frame, *scaled;
     struct SwsContext *sws;
     int need_key;
+    int annexb_in;           /* H.264 input without an avcC: AVCC lengths become start codes */
+    int reopen;              /* VP8 output: a new bitrate, applied at the next keyframe */
     out_slot_t out[OUT_MAX];
     int out_head, out_n;
     uint8_t cfg[CFG_MAX];
@@ -132,6 +134,30 @@ int lc_video_avcc_config(const uint8_t *annexb, size_t len, uint8_t *out, size_t
     return (int)n;
 }
 
+/* An avcC's SPS and PPS lists lie within it (libavcodec opens on a broken one). */
+static int avcc_valid(const uint8_t *c, size_t len)
+{
+    if (len < 7 || c[0] != 1)
+        return 0;
+    size_t o = 6;
+    for (int list = 0; list < 2; list++) {
+        int n = list ? c[o++] : c[5] & 0x1f;
+        if (n == 0)
+            return 0;
+        for (int i = 0; i < n; i++) {
+            if (o + 2 > len)
+                return 0;
+            size_t l = (size_t)c[o] << 8 | c[o + 1];
+            if (l == 0 || o + 2 + l > len)
+                return 0;
+            o += 2 + l;
+        }
+        if (!list && o >= len)
+            return 0;
+    }
+    return 1;
+}
+
 /* ---- codecs ---- */
 
 static int open_decoder(lc_video_t *v, const uint8_t *cfg, size_t cfg_len)
@@ -144,6 +170,7 @@ static int open_decoder(lc_video_t *v, const uint8_t *cfg, size_t cfg_len)
         return fail(v, "out of memory");
     v->dec->thread_count = 1;
     v->dec->pkt_timebase = (AVRational){ 1, 1000000 };
+    v->dec->max_pixels = 3840 * 2160;  /* a 64-byte keyframe can claim 8192x8192: seconds and 600 MB a frame */
     if (cfg && cfg_len) {
         v->dec->extradata = av_mallocz(cfg_len + AV_INPUT_BUFFER_PADDING_SIZE);
         if (!v->dec->extradata)
@@ -201,6 +228,7 @@ static int open_encoder(lc_video_t *v, int width, int height)
         av_opt_set(e->priv_data, "tune", "zerolatency", 0);
         av_opt_set(e->priv_data, "forced-idr", "1", 0);
         av_opt_set(e->priv_data, "profile", "baseline", 0);
+        av_opt_set(e->priv_data, "x264-params", "scenecut=0", 0); /* keyframes where the source has them, only */
     } else {
         av_opt_set(e->priv_data, "deadline", "realtime", 0);
         av_opt_set(e->priv_data, "cpu-used", "8", 0);
@@ -240,6 +268,17 @@ lc_video_t *lc_video_create(const lc_video_params_t *p, char *err, size_t err_si
         free(v);
         return NULL;
     }
+    if (p->src == LC_CODEC_H264 && p->cfg && p->cfg_len && !avcc_valid(p->cfg, p->cfg_len)) {
+        snprintf(err, err_size, "bad avcC (%zu bytes)", p->cfg_len);
+        free(v);
+        return NULL;
+    }
+    if (!avcodec_find_encoder_by_name(p->dst == LC_CODEC_H264 ? v->h264_encoder : "libvpx")) {
+        snprintf(err, err_size, "libavcodec has no %s encoder", p->dst == LC_CODEC_H264 ? v->h264_encoder : "libvpx");
+        free(v);
+        return NULL;
+    }
+    v->annexb_in = p->src == LC_CODEC_H264 && !(p->cfg && p->cfg_len);
     if (open_decoder(v, p->cfg, p->cfg_len) < 0) {
         snprintf(err, err_size, "%s", v->err);
         lc_video_destroy(v);
@@ -291,8 +330,14 @@ static void queue_out(lc_video_t *v, const AVPacket *pkt)
 
 static int encode(lc_video_t *v, AVFrame *f, int key)
 {
-    if (!v->enc || v->enc->width != f->width || v->enc->height != f->height) {
-        if (open_encoder(v, f->width, f->height) < 0) {
+    /* x264 and openh264 take 4:2:0 at even sizes only: drop an odd last row / column */
+    int ew = v->dst == LC_CODEC_H264 ? f->width & ~1 : f->width;
+    int eh = v->dst == LC_CODEC_H264 ? f->height & ~1 : f->height;
+    if (ew <= 0 || eh <= 0)
+        return fail(v, "a %dx%d frame cannot be encoded", f->width, f->height);
+    if (!v->enc || v->enc->width != ew || v->enc->height != eh || (v->reopen && key)) {
+        v->reopen = 0;
+        if (open_encoder(v, ew, eh) < 0) {
             close_encoder(v);
             return -1;
         }
@@ -316,8 +361,17 @@ static int encode(lc_video_t *v, AVFrame *f, int key)
         v->scaled->pts = f->pts;
         in = v->scaled;
     }
-    in->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-    if (avcodec_send_frame(v->enc, in) < 0)
+    /* cropped only when odd: a reference to the same buffers, narrower */
+    AVFrame *c = ew == in->width && eh == in->height ? in : av_frame_clone(in);
+    if (!c)
+        return fail(v, "out of memory");
+    c->width = ew;
+    c->height = eh;
+    c->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    int rc = avcodec_send_frame(v->enc, c);
+    if (c != in)
+        av_frame_free(&c);
+    if (rc < 0)
         return fail(v, "the encoder refused a frame");
     while (avcodec_receive_packet(v->enc, v->pkt) == 0) {
         queue_out(v, v->pkt);
@@ -337,6 +391,22 @@ int lc_video_push(lc_video_t *v, const uint8_t *data, size_t len, int64_t pts_us
     if (av_new_packet(v->pkt, (int)len) < 0)
         return fail(v, "out of memory");
     memcpy(v->pkt->data, data, len);
+    if (v->annexb_in) { /* AVCC -> Annex B in place: each 4-byte length becomes 00 00 00 01 */
+        size_t o = 0;
+        while (o + 4 <= len) {
+            size_t n = (size_t)data[o] << 24 | (size_t)data[o + 1] << 16 | (size_t)data[o + 2] << 8 | data[o + 3];
+            if (n > len - o - 4)
+                break;
+            memcpy(v->pkt->data + o, "\0\0\0\1", 4);
+            o += 4 + n;
+        }
+        if (o != len) {
+            av_packet_unref(v->pkt);
+            v->errors++;
+            v->need_key = 1;
+            return fail(v, "corrupt H264 frame (%d bytes): bad NAL lengths, waiting for a keyframe", (int)len);
+        }
+    }
     v->pkt->pts = pts_us;
     v->pkt->dts = AV_NOPTS_VALUE;
     if (key)
@@ -404,9 +474,12 @@ int lc_video_set_bitrate(lc_video_t *v, int bitrate)
         return -1;
     v->bitrate = bitrate;
     if (v->enc) {
-        /* libx264 and libvpx both read these before each frame */
+        /* libx264 reads these before each frame; libvpx only when it opens (reopen above) */
         v->enc->bit_rate = bitrate;
         v->enc->rc_max_rate = bitrate;
+        v->enc->rc_buffer_size = bitrate;
+        if (v->dst == LC_CODEC_VP8) /* libavcodec's libvpx reads the rate only when it opens */
+            v->reopen = 1;
     }
     return 0;
 }
