@@ -8,6 +8,7 @@ with "Transcoding capacity reached"; a transcoder ends a few seconds after
 its last player and with its source."""
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -303,7 +304,7 @@ async def transcoder_worker_killed(s):
     try:
         await in_thread(lambda: wait_live(s, "move"))
         publisher = stream_info(s, "move")["owner_pid"]
-        for attempt in range(4):
+        for attempt in range(8):
             with stage("players on both workers hear the AAC stream through one transcoder"):
                 players = await players_on_both_workers(s, "move")
                 await in_thread(lambda: wait_for(lambda: all(p.audio_frames > 20 for p in players), 10, "audio"))
@@ -312,10 +313,11 @@ async def transcoder_worker_killed(s):
             if tc[0]["pid"] != publisher:
                 break
             # the transcoder is on the publisher's worker, whose death would end the source too: again
-            with stage("a transcoder beside the publisher ends after its players (attempt %d)" % attempt):
+            with stage("a transcoder beside the publisher is terminated (attempt %d)" % attempt):
                 await stop_all(*players)
+                s.rest("stream/terminate", {"name": "move~opus"})  # rather than wait out its linger
                 await in_thread(lambda: wait_for(lambda: not transcoders(s, "move"), 10, "transcoder gone"))
-        assert tc[0]["pid"] != publisher, "4 transcoders in a row on the publisher's worker"
+        assert tc[0]["pid"] != publisher, "8 transcoders in a row on the publisher's worker"
         with stage("the worker that runs the transcoder is killed"):
             owner = tc[0]["pid"]
             survivor = next(p for p in players if worker_pid_of_port(s, worker_of(p)) != owner)
@@ -334,6 +336,38 @@ async def transcoder_worker_killed(s):
                 survivor.sig.events
     finally:
         await stop_all(*players)
+        stop_proc(ff)
+
+
+async def reload_hands_over(s):
+    """HUP while a transcoder runs: a player of the new generation joins the old worker's transcoder; when
+    the old worker's last session ends it exits, and the player moves on without a gap it would notice."""
+    ff = rtmp_publish(s, "hup")
+    old = new = None
+    try:
+        await in_thread(lambda: wait_live(s, "hup"))
+        with stage("a player before the reload: a transcoder on an old worker"):
+            old = Player(ws_url(s), "hup", video=False)
+            assert (await old.start("old"))["status"] == "PLAYING"
+            await in_thread(lambda: wait_for(lambda: old.audio_frames > 20, 10, "audio before the reload"))
+            gen = s.rest("worker/show")["master"]["generation"]
+        with stage("reload; a player of the new generation hears the stream"):
+            s.send_signal(signal.SIGHUP)
+            await in_thread(lambda: s.wait_ready(generation=gen + 1, timeout=20))
+            new = Player(ws_url(s), "hup", video=False)
+            assert (await new.start("new"))["status"] == "PLAYING"
+            await in_thread(lambda: wait_for(lambda: new.audio_frames > 20, 10, "audio after the reload"))
+        with stage("the old player leaves; the new one hears on at 1 kHz, told nothing"):
+            await stop_all(old)
+            old = None
+            a0 = new.audio_frames
+            await asyncio.sleep(6)
+            assert new.audio_frames - a0 > 250, new.audio_frames - a0
+            assert near(dominant_hz(new.pcm), 1000), dominant_hz(new.pcm)
+            assert not [e for e in new.sig.events if e.get("status") in ("STOPPED", "FAILED")], new.sig.events
+            assert len(transcoders(s, "hup")) == 1, transcoders(s, "hup")
+    finally:
+        await stop_all(old, new)
         stop_proc(ff)
 
 
@@ -488,8 +522,13 @@ try:
                lambda: run(one_transcoder_each_way(s), 60))
         t.case("A/V sync: an RTMP stream's flash and beep, SR-mapped on a WebRTC player, differ < 40 ms",
                lambda: run(av_sync(s), 60))
+        # three workers: the transcoder's, unlike the publisher's, is soon found
+        m = t.server(workers=3)
+        m.start()
         t.case("the transcoder's worker is killed: players elsewhere move to a new transcoder, unaware",
-               lambda: run(transcoder_worker_killed(s), 60))
+               lambda: run(transcoder_worker_killed(m), 60))
+        t.case("a reload while transcoding: the new generation's player hears on when the old worker leaves",
+               lambda: run(reload_hands_over(s), 60))
         c = t.server(workers=2, extra="transcoding: { max_jobs = 1; };")
         c.start()
         t.case("transcoding.max_jobs: FAILED past it, nothing running slows; linger; the source's end",
