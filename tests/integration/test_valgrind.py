@@ -64,9 +64,43 @@ def webrtc_roundtrip(s):
     asyncio.run(asyncio.wait_for(go(), 120))
 
 
+def transcode_roundtrip(s):
+    """ffmpeg publishes 8 s of H.264 + AAC; an audio-only aiortc player gets it as Opus: a transcoder and the
+    thread pool start, run and end (with its source) under valgrind."""
+    from rtc_client import Player  # noqa: E402
+    pub = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i",
+                            "testsrc2=size=160x120:rate=15", "-f", "lavfi", "-i", "sine", "-t", "8",
+                            "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p",
+                            "-c:a", "aac", "-f", "flv", "rtmp://127.0.0.1:%d/live/vgaac" % s.rtmp_port],
+                           stdin=subprocess.DEVNULL)
+
+    async def go():
+        pl = Player("ws://127.0.0.1:%d/" % s.sig_port, "vgaac", video=False)
+        ev = await pl.start()
+        assert ev["status"] == "PLAYING", ev
+        for _ in range(300):
+            if pl.audio_frames > 10:
+                break
+            await asyncio.sleep(0.1)
+        frames = pl.audio_frames
+        await pl.stop()
+        assert frames > 10, frames
+    try:
+        wait_for(lambda: any(x["name"] == "vgaac" for x in s.rest("stream/find_all")["streams"]), 30,
+                 "stream live under valgrind")
+        asyncio.run(asyncio.wait_for(go(), 90))
+        assert pub.wait(timeout=60) == 0
+        wait_for(lambda: not s.rest("transcoder/find_all")["transcoders"], 30, "the transcoder ends with its source")
+    finally:
+        if pub.poll() is None:
+            pub.kill()
+            pub.wait()
+
+
 def exercise(s, peer):
     rtmp_roundtrip(s, s, "vg")
     webrtc_roundtrip(s)
+    transcode_roundtrip(s)
     wait_for(lambda: len([n for n in s.rest("cdn/show_nodes") if n["state"] == "ACTIVE"]) == 2, 60, "CDN joined")
     rtmp_roundtrip(s, peer, "served")   # the valgrind node serves a pull
     rtmp_roundtrip(peer, s, "pulled")   # the valgrind node pulls
@@ -119,6 +153,7 @@ with Tests() as t:
     vport, pport = free_port(), free_port()
     s = t.server(workers=1, valgrind=True, extra=CDN % (vport, "")).start()
     peer = t.server(workers=1, extra=CDN % (pport, 'point_of_entry = "127.0.0.1:%d";' % vport)).start()
-    t.case("RTMP publish and play, CDN pulls both ways, sessions, REST, bad input and a reload under valgrind",
+    t.case("RTMP publish and play, a transcoder, CDN pulls both ways, sessions, REST, bad input and a reload "
+           "under valgrind",
            exercise, s, peer, timeout=180)  # everything ~20x slower under valgrind
     t.case("no process has memory errors or definite leaks", no_leaks, s, timeout=150)
