@@ -498,9 +498,54 @@ async def av_sync(s):
             diffs = [min((b - f for b in beeps), key=abs) for f in flashes]
             assert sorted(abs(d) for d in diffs)[len(diffs) // 2] < 0.040, "beep - flash (s): %s" % diffs
             assert max(abs(d) for d in diffs) < 0.060, "beep - flash (s): %s" % diffs
+            print("# beep - flash through the SRs: %s ms" % [round(d * 1000, 1) for d in diffs], flush=True)
     finally:
         await stop_all(p)
         stop_proc(ff)
+
+
+def ffmpeg_onsets(url, seconds, workdir):
+    """ffmpeg plays an RTMP URL: the stream times (s) of each white flash (mean luma up through 128) and of
+    each beep's onset (peak up through -12 dBFS, to the millisecond)."""
+    vf, af = os.path.join(workdir, "v.txt"), os.path.join(workdir, "a.txt")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-rw_timeout", "8000000", "-t", str(seconds), "-i", url,
+                    "-map", "0:v", "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=" + vf,
+                    "-f", "null", "-", "-map", "0:a", "-af",
+                    "aresample=48000,asetnsamples=n=48:p=0,astats=metadata=1:reset=1,"
+                    "ametadata=print:key=lavfi.astats.Overall.Peak_level:file=" + af, "-f", "null", "-"],
+                   timeout=seconds + 30, check=True)
+
+    def parse(path, key):
+        out, t = [], None
+        for line in open(path):
+            if line.startswith("frame:"):
+                t = float(line.split("pts_time:")[1])
+            elif line.startswith(key + "="):
+                out.append((t, float(line.split("=")[1])))
+        return out
+    v = parse(vf, "lavfi.signalstats.YAVG")
+    a = parse(af, "lavfi.astats.Overall.Peak_level")
+    return ([t for (t, y), (_, py) in zip(v[1:], v) if y > 128 >= py],
+            [t for (t, p), (_, pp) in zip(a[1:], a) if p > -12 >= pp])
+
+
+async def av_sync_to_rtmp(s):
+    pub = None
+    try:
+        with stage("aiortc publishes the flash-and-beep file (H.264 + Opus)"):
+            pub = Publisher(ws_url(s), "flashrtc", video="H264", source=FLASH)
+            assert (await pub.start())["status"] == "PUBLISHING"
+            await pub.wait_connected()
+            await in_thread(lambda: wait_live(s, "flashrtc", 20))
+            await asyncio.sleep(2)  # sender reports on both tracks
+        with stage("ffmpeg plays the RTMP URL (AAC through the transcoder): flash and beep < 40 ms apart"):
+            flashes, beeps = await in_thread(lambda: ffmpeg_onsets(rtmp_url(s, "flashrtc"), 6, WORK))
+            assert len(flashes) >= 4 and len(beeps) >= 4, (flashes, beeps)
+            diffs = [min((b - f for b in beeps), key=abs) for f in flashes]
+            print("# beep - flash over RTMP: %s ms" % [round(d * 1000, 1) for d in diffs], flush=True)
+            assert sorted(abs(d) for d in diffs)[len(diffs) // 2] < 0.040, "beep - flash (s): %s" % diffs
+    finally:
+        await stop_all(pub)
 
 
 try:
@@ -525,6 +570,8 @@ try:
         # three workers: the transcoder's, unlike the publisher's, is soon found
         m = t.server(workers=3)
         m.start()
+        t.case("A/V sync: an aiortc stream's flash and beep, played over RTMP (Opus->AAC), differ < 40 ms",
+               lambda: run(av_sync_to_rtmp(s), 60))
         t.case("the transcoder's worker is killed: players elsewhere move to a new transcoder, unaware",
                lambda: run(transcoder_worker_killed(m), 60))
         t.case("a reload while transcoding: the new generation's player hears on when the old worker leaves",

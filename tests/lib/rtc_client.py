@@ -116,8 +116,9 @@ class Signaling:
 
 
 class Publisher:
-    def __init__(self, sig_url, name, video="VP8", size="320x240", rate=25, answer_hook=None):
+    def __init__(self, sig_url, name, video="VP8", size="320x240", rate=25, answer_hook=None, source=None):
         self.sig_url, self.name, self.video = sig_url, name, video
+        self.source = source  # a media file to send (its video and audio) instead of testsrc2 + a 440 Hz sine
         self.size, self.rate = size, rate
         self.answer_hook = answer_hook  # rewrites the server's answer before it is applied
         self.pc = None
@@ -128,8 +129,11 @@ class Publisher:
     async def start(self, sid="p1", sig=None):
         self.sid = sid
         self.pc = new_pc()
-        self.vplayer = MediaPlayer("testsrc2=size=%s:rate=%d" % (self.size, self.rate), format="lavfi")
-        self.aplayer = MediaPlayer("sine=frequency=440:sample_rate=48000", format="lavfi")
+        if self.source:
+            self.vplayer = self.aplayer = MediaPlayer(self.source)
+        else:
+            self.vplayer = MediaPlayer("testsrc2=size=%s:rate=%d" % (self.size, self.rate), format="lavfi")
+            self.aplayer = MediaPlayer("sine=frequency=440:sample_rate=48000", format="lavfi")
         self.pc.addTransceiver(self.vplayer.video, direction="sendonly")
         self.pc.addTransceiver(self.aplayer.audio, direction="sendonly")
         force_codec(self.pc, "video", "video/" + self.video)

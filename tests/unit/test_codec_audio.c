@@ -235,7 +235,10 @@ static void check(int src, int src_rate, int src_ch, int dst, int rate, int ch, 
                   lc_codec_name(dst), d.frames, freq(&d), (long long)d.first_pts, (long long)f->pts[0]);
     assert_true(d.frames >= (int)(1.5 * rate / (dst == LC_CODEC_AAC ? 1024 : rate / 50)));
     assert_true(fabs(freq(&d) - hz) < hz * 0.03);
-    assert_int_equal(d.first_pts, f->pts[0]);          /* no gap at the start */
+    /* no gap at the start: the first frame starts before the first input by the encoder's delay, which
+     * plays first, so the first input sample plays at its own pts */
+    int64_t delay = dst == LC_CODEC_AAC ? 1024 * 1000000 / rate : dst == LC_CODEC_OPUS ? 312 * 1000000 / 48000 : 0;
+    assert_int_equal(d.first_pts, f->pts[0] - delay);
     free(d.pcm);
     frames_free(f);
 }

@@ -50,6 +50,7 @@ struct lc_audio {
     AVFrame *eframe;
     int frame_size;
     int64_t first_pts, samples_out, packets_out;
+    int delay;                      /* encoder delay in samples (Opus lookahead, AAC priming): taken off every pts */
     out_slot_t *out;
     int out_head, out_n;
     uint64_t errors, concealed;
@@ -146,6 +147,7 @@ static int open_encoder(lc_audio_t *a, int bitrate)
          * modes and costs 3.7x the CPU at 64 kbit/s (bench/codec_audio.c);
          * lc_audio_set_fec turns it on when players ask (useinbandfec=1) */
         a->frame_size = 960;
+        opus_encoder_ctl(a->oenc, OPUS_GET_LOOKAHEAD(&a->delay));
         return 0;
     }
     if (av_id(a->dst) == AV_CODEC_ID_NONE)
@@ -169,6 +171,7 @@ static int open_encoder(lc_audio_t *a, int bitrate)
         return fail(a, "%s encoder does not open at %d Hz, %d channels", lc_codec_name(a->dst),
                     a->rate, a->channels);
     a->frame_size = a->enc->frame_size > 0 ? a->enc->frame_size : a->rate / 50;   /* PCM: 20 ms */
+    a->delay = a->enc->initial_padding > 0 ? a->enc->initial_padding : 0;
     a->eframe = av_frame_alloc();
     a->pkt = a->pkt != NULL ? a->pkt : av_packet_alloc();
     return a->eframe != NULL && a->pkt != NULL ? 0 : fail(a, "out of memory");
@@ -261,16 +264,15 @@ static void queue_out(lc_audio_t *a, const uint8_t *data, size_t len, int64_t pt
 
 static int64_t out_pts(const lc_audio_t *a)
 {
-    return a->first_pts + a->samples_out * 1000000 / a->rate;
+    return a->first_pts + (a->samples_out - a->delay) * 1000000 / a->rate;
 }
 
 static void drain_encoder(lc_audio_t *a)
 {
     while (avcodec_receive_packet(a->enc, a->pkt) == 0) {
-        /* Counted, not the packet's pts: libavcodec's AAC puts its 1024
-         * samples of priming before 0, which would start the output early. */
+        /* Counted, not the packet's pts (libavcodec's, in its own time base) */
         queue_out(a, a->pkt->data, (size_t)a->pkt->size,
-                  a->first_pts + a->packets_out * a->frame_size * 1000000 / a->rate);
+                  a->first_pts + (a->packets_out * a->frame_size - a->delay) * 1000000 / a->rate);
         a->packets_out++;
         av_packet_unref(a->pkt);
     }

@@ -2,11 +2,14 @@
  * audio.h: one audio transcoder: jitter buffer -> decode -> resample ->
  * encode, I/O-free and single-threaded (the pool runs one at a time).
  *
- * Timestamps (microseconds): output pts = the first input's pts + samples
- * encoded so far / rate, so there is no drift and no gap at the start: the
- * first output frame carries the first input's pts. The encoder's own
- * priming (Opus lookahead 6.5 ms, AAC 1024 samples) stays inside the stream
- * as decoders expect; it is not subtracted.
+ * Timestamps (microseconds): output pts = the first input's pts + (samples
+ * encoded so far - the encoder's delay) / rate, so there is no drift and
+ * no gap at the start. The delay (Opus lookahead 6.5 ms, AAC's 1024
+ * samples of priming) is taken off because nothing downstream does: RTP
+ * and FLV carry no pre-skip or edit list, so a decoder plays the priming,
+ * and the first input sample comes out that much late. With it taken off
+ * it plays at its own pts, in step with the video (the first output frame,
+ * mostly priming, starts that much before the first input).
  *
  * Jitter buffer: LC_AUDIO_JITTER frames, ordered by pts; a frame is decoded
  * once that many newer ones wait behind it (60 ms of 20 ms frames), a frame

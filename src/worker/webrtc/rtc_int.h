@@ -16,6 +16,7 @@
 #include "common/shm/keyframe.h"
 #include "common/shm/shm.h"
 #include "common/webrtc/dtls.h"
+#include "common/webrtc/rtcp.h"
 #include "common/webrtc/rtp.h"
 #include "common/webrtc/rtp_reorder.h"
 #include "common/webrtc/sdp.h"
@@ -54,6 +55,9 @@ typedef struct {
     int64_t ext_ts;                /* unwrapped RTP timestamp of the last packet */
     int64_t base_ext;
     int64_t base_us;               /* session time of the first packet */
+    int have_sr;                   /* the sender's last SR: its NTP time (32.32) of RTP time sr_ext */
+    uint64_t sr_ntp;
+    int64_t sr_ext;
     uint8_t *buf;                  /* depacketizer buffer */
     lc_rtp_reorder_t *reorder;     /* video with NACK only: packets back in order (rtp_reorder.h) */
     lc_rtp_vp8_depack_t vp8;
@@ -91,6 +95,7 @@ struct lc_rtc_session {
     lc_pub_t *pub;
     uint64_t last_pli_ms;
     lc_kf_gate_t pli_gate;         /* every PLI to the publisher passes it */
+    int sr_aligned;                /* audio's timeline was put on video's through their SRs */
     uint8_t fir_seq;
     /* play */
     lc_play_t *play;
@@ -131,6 +136,7 @@ void lc_rtc_publish_rtcp_tick(lc_rtc_session_t *s);
 void lc_rtc_publish_keyframe(lc_rtc_session_t *s);
 void lc_rtc_publish_tick(lc_rtc_session_t *s);      /* every TICK: NACK again or give a gap up */
 void lc_rtc_publish_end(lc_rtc_session_t *s);
+void lc_rtc_publish_sr(lc_rtc_session_t *s, const lc_rtcp_sr_t *sr); /* the publisher's sender report */
 
 /* rtc_data.c */
 int lc_rtc_data_start(lc_rtc_session_t *s, int remote_port);

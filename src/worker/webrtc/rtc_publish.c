@@ -5,7 +5,10 @@
  * Opus) into frames. Frames carry microseconds on one timeline for both
  * tracks: a track's first packet is placed at its arrival time since the
  * session began, later ones by their RTP timestamps from there, so audio
- * and video stay in step without waiting for sender reports. H.264 goes
+ * and video stay in step without waiting for sender reports. Once both
+ * tracks have sent one, audio's timeline is put on video's through them
+ * (the sender's clock, not the arrival of the first packets: encoders and
+ * pacing delay the tracks differently), once, so RTMP players lip-sync. H.264 goes
  * into the ring as FLV AVC bodies (with a sequence header whenever the
  * SPS/PPS change), the format RTMP players take as is; VP8 and Opus go raw.
  *
@@ -184,6 +187,43 @@ void lc_rtc_publish_end(lc_rtc_session_t *s)
         lc_rtp_reorder_free(s->video.reorder);
         s->video.reorder = NULL;
     }
+}
+
+/* NTP 32.32 to microseconds. */
+static int64_t ntp_us(uint64_t ntp)
+{
+    return (int64_t)(ntp >> 32) * 1000000 + (int64_t)(((ntp & 0xffffffffu) * 1000000) >> 32);
+}
+
+/* Both tracks have an SR: move audio's timeline so that a sample and a
+ * video frame the sender stamped at the same NTP time carry the same time
+ * here. Video keeps its own, so its players see no jump; audio moves by
+ * however far the first packets' arrival was off (tens of ms), once. */
+static void align(lc_rtc_session_t *s)
+{
+    rtc_track_t *v = &s->video, *a = &s->audio;
+    /* video's time of its SR instant, on our timeline */
+    int64_t v_at_sr = v->base_us + (v->sr_ext - v->base_ext) * 1000000 / (int64_t)v->clock;
+    int64_t k = v_at_sr - ntp_us(v->sr_ntp); /* our time = sender's NTP time + k */
+    int64_t was = a->base_us + (a->sr_ext - a->base_ext) * 1000000 / (int64_t)a->clock;
+    a->base_us = ntp_us(a->sr_ntp) + k;
+    a->base_ext = a->sr_ext;
+    s->sr_aligned = 1;
+    lc_log_info("[rtc:%llx stream:%s] audio put on video's clock through their sender reports: %+lld us",
+                (unsigned long long)s->id, s->name, (long long)(a->base_us - was));
+}
+
+void lc_rtc_publish_sr(lc_rtc_session_t *s, const lc_rtcp_sr_t *sr)
+{
+    rtc_track_t *t = sr->ssrc == s->video.ssrc && s->video.on ? &s->video
+                     : sr->ssrc == s->audio.ssrc && s->audio.on ? &s->audio : NULL;
+    if (!t || !t->have_base || !t->clock)
+        return;
+    t->have_sr = 1;
+    t->sr_ntp = sr->ntp;
+    t->sr_ext = t->ext_ts + (int32_t)(sr->rtp_ts - t->last_ts);
+    if (!s->sr_aligned && s->video.have_sr && s->audio.have_sr)
+        align(s);
 }
 
 /* Unwrap a 32-bit RTP timestamp into the track's 64-bit timeline. */

@@ -297,6 +297,10 @@ static void on_rtcp(lc_rtc_session_t *s, uint8_t *buf, size_t len)
              * than dropping it: the last ask is the one that matters) */
             if (s->play)
                 lc_core_request_keyframe(s->play);
+        } else if (s->role == LC_RTC_PUBLISH && h.pt == LC_RTCP_SR) {
+            lc_rtcp_sr_t sr;
+            if (lc_rtcp_sr_parse(&h, &sr, &err) == 0)
+                lc_rtc_publish_sr(s, &sr);
         } else if (h.pt == LC_RTCP_BYE) {
             lc_rtc_end(s, s->role == LC_RTC_PUBLISH ? "Stopped by publisher stop" : "stopped by the client");
             return;
