@@ -199,9 +199,10 @@
     /* options: name (required), display (a <video> element), constraints
      * (getUserMedia constraints, default {audio: true, video: true}),
      * mediaStream (publish this instead of asking for the camera),
-     * codec ("VP8" or "H264": the video codec to prefer), codecOnly (offer
-     * that codec alone, as a browser without the others would; the server
-     * transcodes what the stream has into it), token, record
+     * codec ("VP8" or "H264": the video codec to prefer), audioCodec ("opus",
+     * "PCMA", "PCMU", "G722"), codecOnly (offer those codecs alone, as a
+     * browser without the others would; the server transcodes what the
+     * stream has into them), token, record
      * (passed to the server as is; this server version does not record). */
     createStream(options) {
       if (!options || !options.name) throw new Error("createStream needs a name");

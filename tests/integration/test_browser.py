@@ -38,8 +38,8 @@ FRAMES_WITHIN = 15  # ...within this many seconds of opening the page
 CASES = [("VP8 publish and play in Chromium", "VP8"), ("H.264 publish and play in Chromium", "H264")]
 THROUGH_CDN = "VP8: publisher page on an origin, player page on an edge of the CDN; publisher stop reaches it"
 NEGATIVE = "player of a stream nobody publishes shows FAILED: Stream not found"
-FROM_RTMP = ("ffmpeg publishes H.264 + AAC (1 kHz) over RTMP: Chromium plays it with sound (Opus), and as VP8 "
-             "when it offers VP8 alone")
+FROM_RTMP = ("ffmpeg publishes H.264 + AAC (1 kHz) over RTMP: Chromium plays it with sound (Opus), as VP8 "
+             "when it offers VP8 alone, with G.722 sound when it offers G.722 alone")
 
 
 def sh(*args, check=True):
@@ -363,6 +363,22 @@ def rtmp_with_sound(d, srv, work):
         assert "vp8+opus" in names, names  # (the first player's ~opus may have ended: 5 s linger)
         print("# RTMP H.264 to a VP8-only Chromium: %d frames %dx%d" % (st["framesDecoded"], st["width"],
                                                                     st["height"]), flush=True)
+        d.close_others()
+        # a G.722 player (as a SIP gateway's): the AAC comes as G.722, and sounds
+        g722 = d.open(page(srv, "player", name=name, audio="G722", only=1, autostart=1))
+
+        def g722_playing():
+            s = state(d, g722)
+            if s.get("status") in ("FAILED", "STOPPED", "DISCONNECTED"):
+                raise AssertionError("G.722 player page: %s" % s)
+            st = s.get("stats") or {}
+            return st.get("audioSamples", 0) > 16000 and st
+        st = wait_for(g722_playing, FRAMES_WITHIN, "the G.722 player to decode audio", step=0.5)
+        assert st["audioCodec"].upper() == "G722", st
+        st = wait_for(lambda: (state(d, g722).get("stats") or {}).get("audioLevel", 0) > 0.02 and state(d, g722)["stats"],
+                      6, "the G.722 player's audio level", step=0.5)
+        print("# RTMP AAC to a G.722-only Chromium: %d samples, level %.2f" % (st["audioSamples"], st["audioLevel"]),
+              flush=True)
         d.close_others()
     finally:
         ff.terminate()
