@@ -7,7 +7,9 @@
  *
  * Each player: a minimal offer (BUNDLE audio + video recvonly, rtcp-mux,
  * our ice-ufrag/pwd, the process's DTLS fingerprint, setup:actpass, VP8
- * PT 96 and opus PT 111 with nack/pli) POSTed to /whep/NAME over a
+ * PT 96 and opus PT 111 with nack/pli; -V h264: H.264 PT 102
+ * packetization-mode 1 profile-level-id 42e01f instead of VP8; -A none: no
+ * audio section) POSTed to /whep/NAME over a
  * blocking TCP connection (loopback; ramped at -r per second, so neither
  * the accept queue nor the signaling path is what is measured); from the
  * 201 answer, the host candidate, ice-ufrag/pwd and fingerprint. Then, on
@@ -34,6 +36,14 @@
  *         first_p50_ms= first_p99_ms= dtls_p50_ms= dtls_p99_ms= post_p50_ms=
  *         post_p99_ms= client_cpu_s= srtp_profile=
  *         [srv_cpu_s= srv_rss0_kib= srv_rss1_kib= srv_anon0_kib= srv_anon1_kib=]
+ *         [offer= win_audio_pkts= win_video_pkts= audio_pps= video_pps= audio_players= audio_lost=]
+ * The last group only with -A or -V: RTP of payload type 111 (the Opus PT
+ * we offer, and Janus's) counted as audio, the rest as video;
+ * audio_players: connected players with audio in the window; audio_lost:
+ * the audio SSRCs' share of lost.
+ * -H CMD: `CMD start` runs (system(), waited for) just before the window
+ * opens and `CMD end` just after it closes, to sample what -p cannot (a
+ * REST counter, a core's /proc/stat line) over the same window.
  * connected: players open at the window's end that received RTP in it.
  * first: POST sent -> first RTP packet unprotected; dtls: POST -> DTLS up;
  * post: POST sent -> answer read (the blocking HTTP exchange).
@@ -56,7 +66,7 @@
  * (DTLS client, SRTP, RR, consent, counting) is the WHEP player's.
  *
  * Usage: webrtc_load -u http://HOST:PORT/whep/NAME [-n players] [-r per_s] [-R max_ramp_s]
- *        [-t window_s] [-w warmup_s] [-s settle_s] [-p pid]...
+ *        [-t window_s] [-w warmup_s] [-s settle_s] [-p pid]... [-A opus|none] [-V vp8|h264] [-H cmd]
  *        webrtc_load -J http://HOST:PORT/janus -m MOUNTPOINT_ID [same options]
  */
 #include <arpa/inet.h>
@@ -95,6 +105,9 @@
 #define ICE_GIVEUP_NS 10000000000ll
 #define JANUS_KEEPALIVE_NS 20000000000ll /* Janus's session_timeout is 60 s by default */
 #define JANUS_NOMINATE_WAIT_NS 1000000000ll /* DTLS without Janus's USE-CANDIDATE after this */
+#define OPUS_PT 111               /* the payload types we offer (WHEP) */
+#define VP8_PT 96
+#define H264_PT 102
 #define JANUS_DTLS_DELAY_NS 40000000ll /* after it: a ClientHello right away beats Janus's DTLS setup and is
                                           lost (1 s retransmission); libnice reports the pair a bit later */
 
@@ -103,6 +116,7 @@ enum { ST_IDLE, ST_ICE, ST_DTLS, ST_MEDIA, ST_FAILED };
 typedef struct {
     uint32_t ssrc;
     int used;
+    int audio;                    /* its first packet had payload type OPUS_PT */
     uint32_t ext_max, ext_first;  /* extended highest and first sequence numbers */
     uint64_t received;
     uint64_t win_expected0, win_received0;
@@ -126,6 +140,7 @@ typedef struct {
     unsigned long long jsession, jhandle; /* Janus mode: session and handle ids */
     struct sockaddr_in raddr;        /* the server's candidate (our socket is connected to it) */
     uint64_t pkts, bytes, win_pkts0;
+    uint64_t apkts, win_apkts0;      /* of those, audio (payload type OPUS_PT) */
     ssrc_t ssrc[MAX_SSRC];
 } player_t;
 
@@ -134,10 +149,14 @@ static int nplayers;
 static int epfd;
 static char host[256], port[16], path[512];
 static int janus;                 /* -J: Janus HTTP API, streaming plugin */
+static int offer_audio = 1;       /* -A opus (default) | none: the offer's audio section */
+static int offer_h264;            /* -V h264: H.264 instead of VP8 in the offer */
+static int count_kinds;           /* -A or -V given: audio and video counted apart in the output */
+static const char *hook;          /* -H: command run as `CMD start` / `CMD end` at the window's edges */
 static unsigned long long janus_mp; /* -m: its mountpoint id */
 static struct sockaddr_storage http_addr;
 static socklen_t http_addrlen;
-static uint64_t total_pkts, total_bytes, rtcp_pkts, srtp_errs, other_pkts;
+static uint64_t total_pkts, total_bytes, rtcp_pkts, srtp_errs, other_pkts, total_apkts;
 static int post_err, ice_err, dtls_err, not_started;
 static int srtp_profile; /* of the first keyed player (lc_srtp_profile) */
 static const char *last_error = "";
@@ -183,46 +202,71 @@ static void rand_token(char *out, size_t n)
     out[n] = '\0';
 }
 
+/* The WHEP offer: an audio section (Opus PT 111, mid 0; -A none leaves it
+ * out) and a video section (VP8 PT 96 or, -V h264, H.264 PT 102
+ * packetization-mode 1 constrained baseline; mid 1), both recvonly and
+ * bundled. With the defaults the text is the original Opus + VP8 offer. */
 static int build_offer(const player_t *p, char *out, size_t cap)
 {
     static const char *fb = "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n";
-    char fb96[96], fb111[96];
-    snprintf(fb96, sizeof(fb96), fb, 96, 96);
-    snprintf(fb111, sizeof(fb111), fb, 111, 111);
-    int n = snprintf(out, cap,
+    static const char *sec = "c=IN IP4 0.0.0.0\r\n"
+                             "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+                             "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+                             "a=fingerprint:sha-256 %s\r\n"
+                             "a=setup:actpass\r\n"
+                             "a=mid:%d\r\n"
+                             "a=recvonly\r\n"
+                             "a=rtcp-mux\r\n";
+    int vpt = offer_h264 ? H264_PT : VP8_PT;
+    char fbv[96], fba[96];
+    snprintf(fbv, sizeof(fbv), fb, vpt, vpt);
+    snprintf(fba, sizeof(fba), fb, OPUS_PT, OPUS_PT);
+    size_t n = 0;
+    int w = snprintf(out, cap,
                      "v=0\r\n"
                      "o=- %u 2 IN IP4 127.0.0.1\r\n"
                      "s=-\r\n"
                      "t=0 0\r\n"
-                     "a=group:BUNDLE 0 1\r\n"
-                     "a=msid-semantic: WMS\r\n"
-                     "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
-                     "c=IN IP4 0.0.0.0\r\n"
-                     "a=rtcp:9 IN IP4 0.0.0.0\r\n"
-                     "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
-                     "a=fingerprint:sha-256 %s\r\n"
-                     "a=setup:actpass\r\n"
-                     "a=mid:0\r\n"
-                     "a=recvonly\r\n"
-                     "a=rtcp-mux\r\n"
-                     "a=rtpmap:111 opus/48000/2\r\n"
-                     "%s"
-                     "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
-                     "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
-                     "c=IN IP4 0.0.0.0\r\n"
-                     "a=rtcp:9 IN IP4 0.0.0.0\r\n"
-                     "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
-                     "a=fingerprint:sha-256 %s\r\n"
-                     "a=setup:actpass\r\n"
-                     "a=mid:1\r\n"
-                     "a=recvonly\r\n"
-                     "a=rtcp-mux\r\n"
-                     "a=rtcp-rsize\r\n"
-                     "a=rtpmap:96 VP8/90000\r\n"
-                     "%s",
-                     (unsigned)rand(), p->ufrag, p->pwd, lc_dtls_fingerprint(), fb111, p->ufrag, p->pwd,
-                     lc_dtls_fingerprint(), fb96);
-    return n > 0 && (size_t)n < cap ? n : -1;
+                     "a=group:BUNDLE %s\r\n"
+                     "a=msid-semantic: WMS\r\n",
+                     (unsigned)rand(), offer_audio ? "0 1" : "1");
+    if (w < 0 || (size_t)w >= cap)
+        return -1;
+    n = (size_t)w;
+    if (offer_audio) {
+        w = snprintf(out + n, cap - n, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", OPUS_PT);
+        if (w < 0 || (size_t)w >= cap - n)
+            return -1;
+        n += (size_t)w;
+        w = snprintf(out + n, cap - n, sec, p->ufrag, p->pwd, lc_dtls_fingerprint(), 0);
+        if (w < 0 || (size_t)w >= cap - n)
+            return -1;
+        n += (size_t)w;
+        w = snprintf(out + n, cap - n, "a=rtpmap:%d opus/48000/2\r\n%sa=fmtp:%d minptime=10;useinbandfec=1\r\n",
+                     OPUS_PT, fba, OPUS_PT);
+        if (w < 0 || (size_t)w >= cap - n)
+            return -1;
+        n += (size_t)w;
+    }
+    w = snprintf(out + n, cap - n, "m=video 9 UDP/TLS/RTP/SAVPF %d\r\n", vpt);
+    if (w < 0 || (size_t)w >= cap - n)
+        return -1;
+    n += (size_t)w;
+    w = snprintf(out + n, cap - n, sec, p->ufrag, p->pwd, lc_dtls_fingerprint(), 1);
+    if (w < 0 || (size_t)w >= cap - n)
+        return -1;
+    n += (size_t)w;
+    if (offer_h264)
+        w = snprintf(out + n, cap - n,
+                     "a=rtcp-rsize\r\na=rtpmap:%d H264/90000\r\n%s"
+                     "a=fmtp:%d level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n",
+                     vpt, fbv, vpt);
+    else
+        w = snprintf(out + n, cap - n, "a=rtcp-rsize\r\na=rtpmap:%d VP8/90000\r\n%s", vpt, fbv);
+    if (w < 0 || (size_t)w >= cap - n)
+        return -1;
+    n += (size_t)w;
+    return (int)n;
 }
 
 /* The host candidate of an answer: "a=candidate:F C udp PRIO IP PORT typ host". */
@@ -792,6 +836,7 @@ static void on_media(player_t *p, uint8_t *b, size_t len, int64_t now)
     if (s) {
         if (!s->received) {
             s->ext_first = s->ext_max = seq;
+            s->audio = (b[1] & 0x7f) == OPUS_PT;
         } else {
             /* extend seq to 32 bits against the highest seen */
             int32_t d = (int16_t)(uint16_t)(seq - (uint16_t)s->ext_max);
@@ -806,6 +851,10 @@ static void on_media(player_t *p, uint8_t *b, size_t len, int64_t now)
     p->pkts++;
     p->bytes += len;
     total_pkts++;
+    if ((b[1] & 0x7f) == OPUS_PT) {
+        p->apkts++;
+        total_apkts++;
+    }
     total_bytes += len;
 }
 
@@ -928,6 +977,31 @@ static uint64_t lost_now(const player_t *p, uint64_t *expected, uint64_t *receiv
     return e > r ? e - r : 0;
 }
 
+/* The audio SSRCs' share of lost_now. */
+static uint64_t audio_lost_now(const player_t *p)
+{
+    uint64_t e = 0, r = 0;
+    for (int i = 0; i < MAX_SSRC; i++) {
+        if (!p->ssrc[i].used || !p->ssrc[i].received || !p->ssrc[i].audio)
+            continue;
+        e += p->ssrc[i].ext_max - p->ssrc[i].ext_first + 1;
+        r += p->ssrc[i].received;
+    }
+    return e > r ? e - r : 0;
+}
+
+/* -H: `CMD start` or `CMD end`, waited for (bounded by the command itself). */
+static void run_hook(const char *edge)
+{
+    char cmd[1200];
+    if (!hook)
+        return;
+    snprintf(cmd, sizeof(cmd), "%s %s", hook, edge);
+    int rc = system(cmd);
+    if (rc != 0)
+        fprintf(stderr, "webrtc_load: hook \"%s\" exited with status %d\n", cmd, rc);
+}
+
 static int parse_http_url(const char *s)
 {
     const char *p = s, *slash, *colon;
@@ -953,6 +1027,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: webrtc_load -u http://HOST:PORT/whep/NAME [-n players] [-r per_s] [-R max_ramp_s]\n"
                     "                   [-t window_s] [-w warmup_s] [-s settle_s] [-p server_pid]...\n"
+                    "                   [-A opus|none] [-V vp8|h264] [-H hook_command]\n"
                     "       webrtc_load -J http://HOST:PORT/janus -m MOUNTPOINT_ID [the same options]\n");
     exit(2);
 }
@@ -964,7 +1039,7 @@ int main(int argc, char **argv)
     double rate = 100, window = 10, warmup = 3, settle = 15, ramp_max = -1;
     pid_t pids[MAX_PIDS];
 
-    while ((opt = getopt(argc, argv, "u:J:m:n:r:R:t:w:s:p:")) != -1) {
+    while ((opt = getopt(argc, argv, "u:J:m:n:r:R:t:w:s:p:A:V:H:")) != -1) {
         switch (opt) {
         case 'u': url = optarg; break;
         case 'J': url = optarg; janus = 1; break;
@@ -975,6 +1050,19 @@ int main(int argc, char **argv)
         case 't': window = atof(optarg); break;
         case 'w': warmup = atof(optarg); break;
         case 's': settle = atof(optarg); break;
+        case 'A':
+            if (strcmp(optarg, "opus") != 0 && strcmp(optarg, "none") != 0)
+                usage();
+            offer_audio = strcmp(optarg, "opus") == 0;
+            count_kinds = 1;
+            break;
+        case 'V':
+            if (strcmp(optarg, "vp8") != 0 && strcmp(optarg, "h264") != 0)
+                usage();
+            offer_h264 = strcmp(optarg, "h264") == 0;
+            count_kinds = 1;
+            break;
+        case 'H': hook = optarg; break;
         case 'p':
             if (npids == MAX_PIDS)
                 usage();
@@ -983,8 +1071,9 @@ int main(int argc, char **argv)
         default: usage();
         }
     }
-    if (!url || parse_http_url(url) < 0 || n < 1 || rate <= 0 || window < 0 || warmup < 0 || (janus && !janus_mp))
-        usage();
+    if (!url || parse_http_url(url) < 0 || n < 1 || rate <= 0 || window < 0 || warmup < 0 || (janus && !janus_mp) ||
+        (janus && (offer_h264 || !offer_audio)))
+        usage(); /* Janus offers: -A and -V shape our offer only */
     if (ramp_max < 0)
         ramp_max = 1.5 * n / rate + settle;
 
@@ -1034,6 +1123,7 @@ int main(int argc, char **argv)
     int started = 0;
     double srv_cpu0 = 0, srv_cpu1 = 0, cli_cpu0 = 0, cli_cpu1 = 0;
     uint64_t win_pkts0 = 0, win_pkts1 = 0, win_bytes0 = 0, win_bytes1 = 0, lost0 = 0, lost1 = 0;
+    uint64_t win_apkts0 = 0, win_apkts1 = 0, alost0 = 0, alost1 = 0;
     struct epoll_event evs[256];
 
     while (!stop) {
@@ -1068,6 +1158,10 @@ int main(int argc, char **argv)
                 t_phase = now;
             }
         } else if (phase == WARMUP && since >= warmup) {
+            if (hook) {
+                run_hook("start"); /* before the window: its samples bracket the window's */
+                now = now_ns();
+            }
             phase = WINDOW;
             t_phase = t_win0 = now;
             for (int i = 0; i < npids; i++)
@@ -1075,10 +1169,13 @@ int main(int argc, char **argv)
             cli_cpu0 = own_cpu_s();
             win_pkts0 = total_pkts;
             win_bytes0 = total_bytes;
+            win_apkts0 = total_apkts;
             for (int i = 0; i < n; i++) {
                 uint64_t e, r;
                 lost0 += lost_now(&players[i], &e, &r);
+                alost0 += audio_lost_now(&players[i]);
                 players[i].win_pkts0 = players[i].pkts;
+                players[i].win_apkts0 = players[i].apkts;
             }
         } else if (phase == WINDOW && since >= window) {
             break;
@@ -1099,6 +1196,8 @@ int main(int argc, char **argv)
         cli_cpu1 = own_cpu_s();
         win_pkts1 = total_pkts;
         win_bytes1 = total_bytes;
+        win_apkts1 = total_apkts;
+        run_hook("end");
     }
     long rss1 = 0, anon1 = 0;
     for (int i = 0; i < npids; i++)
@@ -1106,12 +1205,13 @@ int main(int argc, char **argv)
 
     double *first = malloc(sizeof(double) * (size_t)n), *dt = malloc(sizeof(double) * (size_t)n);
     double *pt = malloc(sizeof(double) * (size_t)n);
-    int connected = 0, no_rtp = 0, nd = 0, np = 0;
+    int connected = 0, no_rtp = 0, nd = 0, np = 0, audio_players = 0;
     uint64_t expected = 0, received = 0;
     for (int i = 0; i < n; i++) {
         player_t *p = &players[i];
         uint64_t e, r;
         lost1 += lost_now(p, &e, &r);
+        alost1 += audio_lost_now(p);
         expected += e;
         received += r;
         if (p->t_answer)
@@ -1129,6 +1229,8 @@ int main(int argc, char **argv)
             continue;
         }
         first[connected++] = (double)(p->t_rtp - p->t_post) / 1e6;
+        if (phase == WINDOW && p->apkts > p->win_apkts0)
+            audio_players++;
     }
     qsort(first, (size_t)connected, sizeof(double), cmp_double);
     qsort(dt, (size_t)nd, sizeof(double), cmp_double);
@@ -1161,6 +1263,20 @@ int main(int argc, char **argv)
     if (npids)
         printf(" srv_cpu_s=%.2f srv_rss0_kib=%ld srv_rss1_kib=%ld srv_anon0_kib=%ld srv_anon1_kib=%ld",
                srv_cpu1 - srv_cpu0, rss0, rss1, anon0, anon1);
+    if (count_kinds) {
+        /* audio: RTP of payload type OPUS_PT; video: every other RTP packet */
+        uint64_t wa = win_apkts1 - win_apkts0, walost = alost1 > alost0 ? alost1 - alost0 : 0;
+        fprintf(stderr,
+                "webrtc_load: offer %s%s; window: audio %.0f packets/s (%d players had audio in it, %llu lost), "
+                "video %.0f packets/s\n",
+                offer_audio ? "opus + " : "", offer_h264 ? "h264" : "vp8", win_s > 0 ? (double)wa / win_s : 0,
+                audio_players, (unsigned long long)walost, win_s > 0 ? (double)(wp - wa) / win_s : 0);
+        printf(" offer=%s%s win_audio_pkts=%llu win_video_pkts=%llu audio_pps=%.0f video_pps=%.0f audio_players=%d "
+               "audio_lost=%llu",
+               offer_audio ? "opus+" : "", offer_h264 ? "h264" : "vp8", (unsigned long long)wa,
+               (unsigned long long)(wp - wa), win_s > 0 ? (double)wa / win_s : 0,
+               win_s > 0 ? (double)(wp - wa) / win_s : 0, audio_players, (unsigned long long)walost);
+    }
     printf("\n");
     fflush(stdout);
 
