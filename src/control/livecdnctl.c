@@ -1000,6 +1000,7 @@ static const lc_ctl_col_t lc_ctl_push_cols[] = {
     { "Url", "url", LC_CTL_CELL_PLAIN },
     { "Stream", "stream", LC_CTL_CELL_PLAIN },
     { "Status", "status", LC_CTL_CELL_PLAIN },
+    { "Reconnects", "reconnects", LC_CTL_CELL_PLAIN },
 };
 
 static const lc_ctl_col_t lc_ctl_transcoder_cols[] = {

@@ -19,6 +19,7 @@
 #include "common/core/log.h"
 #include "common/json/rest_body.h"
 #include "common/shm/cdn_table.h"
+#include "common/shm/push_table.h"
 #include "common/shm/stream_table.h"
 #include "control/control.h"
 
@@ -189,6 +190,17 @@ static void config_reload(lc_control_t *ctl, struct evhttp_request *req)
     lc_log_info("REST config/reload: reload requested");
 }
 
+/* {"result": "ok"} */
+static void send_ok(struct evhttp_request *req)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "result", "ok");
+    yajl_gen_map_close(g);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+}
+
 /* ---- streams ---- */
 
 static void gen_stream(yajl_gen g, lc_shm_t *shm, lc_stream_t *s, time_t now)
@@ -346,12 +358,7 @@ static void stream_terminate(lc_control_t *ctl, struct evhttp_request *req)
         return;
     }
     lc_log_info("REST stream/terminate: %s", name);
-    yajl_gen g = yajl_gen_alloc(NULL);
-    yajl_gen_map_open(g);
-    gen_kv_str(g, "result", "ok");
-    yajl_gen_map_close(g);
-    send_gen(req, 200, "OK", g);
-    yajl_gen_free(g);
+    send_ok(req);
 }
 
 /* ---- cdn ---- */
@@ -447,8 +454,138 @@ static void cdn_show_routes(lc_control_t *ctl, struct evhttp_request *req)
 }
 
 /* Paths of SPEC section 8 that belong to features not built yet. */
+/* ---- pushes to external RTMP servers (SPEC 7, 8) ---- */
+
+/* The JSON body as a tree, or NULL with the answer sent. The caller frees it. */
+static yajl_val body_tree(struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    char err[256];
+    const char *text = n ? (const char *)evbuffer_pullup(in, -1) : "{}";
+    yajl_val tree = text ? lc_rest_body_parse(text, n ? n : 2, err, sizeof(err)) : NULL;
+    if (!tree || !YAJL_IS_OBJECT(tree)) {
+        lc_log_info("REST %s: bad body: %s", evhttp_request_get_uri(req), tree ? "not an object" : err);
+        lc_rest_error(req, 400, "Bad Request", tree ? "the body must be a JSON object" : err);
+        yajl_tree_free(tree);
+        return NULL;
+    }
+    return tree;
+}
+
+static const char *tree_str(yajl_val tree, const char *key)
+{
+    const char *path[] = { key, NULL };
+    yajl_val v = yajl_tree_get(tree, path, yajl_t_string);
+    return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+static void push_startup(lc_control_t *ctl, struct evhttp_request *req)
+{
+    yajl_val tree = body_tree(req);
+    if (!tree)
+        return;
+    const char *url = tree_str(tree, "url"), *stream = tree_str(tree, "streamName"), *why = NULL;
+    const char *tpath[] = { "transcoding", NULL };
+    yajl_val tr = yajl_tree_get(tree, tpath, yajl_t_any);
+    uint32_t slot;
+    if (!url)
+        why = "INVALID_ARGUMENT: url (a string) is missing";
+    else if (lc_push_url_check(url, &why) == 0 && !stream)
+        why = tree_str(tree, "channel") ? "TRANSCODING_NOT_SUPPORTED: channels (live transcoding) are not in this version"
+                                        : "INVALID_ARGUMENT: streamName (a string) is missing";
+    else if (!why && tr && !YAJL_IS_TRUE(tr) && !YAJL_IS_FALSE(tr))
+        why = "INVALID_ARGUMENT: transcoding must be true or false";
+    else if (!why && tr && YAJL_IS_TRUE(tr))
+        why = "TRANSCODING_NOT_SUPPORTED: a composite needs a channel (live transcoding is not in this version)";
+    else if (!why && (!*stream || strlen(stream) >= LC_STREAM_NAME_MAX))
+        why = "INVALID_ARGUMENT: streamName is empty or too long";
+    if (why && strncmp(why, "INVALID_ARGUMENT", 16) != 0 && strncmp(why, "TRANSCODING", 11) != 0) {
+        static char buf[128];
+        snprintf(buf, sizeof(buf), "INVALID_ARGUMENT: %s", why);
+        why = buf;
+    }
+    if (why) {
+        lc_log_info("REST push/startup refused: %s", why);
+        lc_rest_error(req, 400, "Bad Request", why);
+        yajl_tree_free(tree);
+        return;
+    }
+    int rc = lc_push_request(ctl->cycle->shm, url, stream, 0, &slot);
+    if (rc < 0) {
+        lc_rest_error(req, rc == -EEXIST ? 409 : 503, rc == -EEXIST ? "Conflict" : "Service Unavailable",
+                      rc == -EEXIST ? "this url is being pushed already" : "CAPACITY: too many pushes");
+        yajl_tree_free(tree);
+        return;
+    }
+    lc_log_info("REST push/startup: \"%s\" to %s", stream, url);
+    lc_shm_wake_relay(ctl->cycle->shm);
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "url", url);
+    gen_kv_str(g, "stream", stream);
+    gen_kv_str(g, "status", "PENDING");
+    yajl_gen_map_close(g);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+    yajl_tree_free(tree);
+}
+
+static void push_terminate(lc_control_t *ctl, struct evhttp_request *req)
+{
+    yajl_val tree = body_tree(req);
+    if (!tree)
+        return;
+    const char *url = tree_str(tree, "url");
+    if (!url)
+        lc_rest_error(req, 400, "Bad Request", "INVALID_ARGUMENT: url (a string) is missing");
+    else if (lc_push_request_stop(ctl->cycle->shm, url) < 0)
+        lc_rest_error(req, 404, "Not Found", "no push to this url");
+    else {
+        lc_log_info("REST push/terminate: %s", url);
+        lc_shm_wake_relay(ctl->cycle->shm);
+        send_ok(req);
+    }
+    yajl_tree_free(tree);
+}
+
+static void push_find_all(lc_control_t *ctl, struct evhttp_request *req)
+{
+    lc_push_table_t *t = malloc(sizeof(*t));
+    if (!t) {
+        lc_rest_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    lc_push_snapshot(ctl->cycle->shm, t);
+    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen_map_open(g);
+    gen_str(g, "pushes");
+    yajl_gen_array_open(g);
+    for (int i = 0; i < LC_PUSH_MAX; i++) {
+        lc_push_t *p = &t->push[i];
+        int state = (int)atomic_load(&p->state);
+        if (state == LC_PUSH_FREE)
+            continue;
+        yajl_gen_map_open(g);
+        gen_kv_str(g, "url", p->url);
+        gen_kv_str(g, "stream", p->stream);
+        gen_kv_str(g, "status", lc_push_state_name(state));
+        gen_kv_str(g, "code", p->code);
+        gen_kv_str(g, "info", p->info);
+        gen_kv_int(g, "since", p->since);
+        gen_kv_int(g, "bytes", (long long)atomic_load(&p->bytes));
+        gen_kv_int(g, "reconnects", atomic_load(&p->reconnects));
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+    send_gen(req, 200, "OK", g);
+    yajl_gen_free(g);
+    free(t);
+}
+
 static const char *not_yet[] = {
-    "push/startup", "push/find_all", "push/terminate", "transcoding/set",
+    "transcoding/set",
 };
 
 void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *path)
@@ -469,6 +606,7 @@ void lc_rest_handle(lc_control_t *ctl, struct evhttp_request *req, const char *p
         { "stream/find_all", stream_find_all }, { "stream/find", stream_find },
         { "stream/terminate", stream_terminate }, { "cdn/show_nodes", cdn_show_nodes },
         { "cdn/show_routes", cdn_show_routes }, { "transcoder/find_all", transcoder_find_all },
+        { "push/startup", push_startup }, { "push/find_all", push_find_all }, { "push/terminate", push_terminate },
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(path, routes[i].path) == 0) {

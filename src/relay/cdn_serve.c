@@ -29,6 +29,7 @@
 #include "common/core/log.h"
 #include "common/shm/keyframe.h"
 #include "common/shm/stream_table.h"
+#include "relay/derived.h"
 
 #define MAX_BACKLOG (4u << 20)
 #define DERIVED_WAIT_MS 5000
@@ -120,59 +121,6 @@ static void send_frame(lc_cdn_serve_t *s, const lc_frame_t *f)
                                   memory_order_relaxed);
 }
 
-/* The worker that makes a derived stream of `source`: the source's own
- * writer when it is a worker of the running generation (its frames are
- * already there), else the first such worker. -1 when there is none. */
-static int derived_maker(lc_shm_t *shm, const char *source)
-{
-    uint32_t id, gen, now = atomic_load(&shm->generation);
-    int first = -1;
-    int owner = lc_stream_find(shm, source, &id, &gen) == 0 ? lc_shm_stream(shm, id)->owner_slot : -1;
-    for (int i = 0; i < LC_PROC_SLOTS; i++) {
-        lc_proc_t *p = lc_shm_proc(shm, i);
-        if (p->role != LC_ROLE_WORKER || p->generation != now || atomic_load(&p->state) != LC_PROC_RUNNING)
-            continue;
-        if (i == owner)
-            return i;
-        if (first < 0)
-            first = i;
-    }
-    return first;
-}
-
-/* The derived stream `name` of a stream published here: found, or made by a
- * worker now. 0 with id/gen; -1 with why. */
-static int derived_find(lc_cdn_t *c, const char *name, uint32_t *id, uint32_t *gen, const char **why)
-{
-    lc_shm_t *shm = c->cycle->shm;
-    char source[LC_STREAM_NAME_MAX];
-    int v, a;
-    uint32_t sid, sgen;
-    *why = "Stream not found";
-    if (lc_stream_derived_parse(name, source, sizeof(source), &v, &a) < 0 ||
-        lc_stream_find(shm, source, &sid, &sgen) < 0)
-        return -1;
-    for (int tries = 0; tries < 2; tries++) {
-        int maker = derived_maker(shm, source);
-        if (maker < 0) {
-            *why = "no worker to transcode";
-            return -1;
-        }
-        int rc = lc_stream_request_derived(shm, name, maker, (uint32_t)c->cycle->conf->transcoding_max_jobs, id, gen);
-        if (rc == 0) {
-            lc_log_info("cdn: \"%s\" is made by worker slot %d for the CDN", name, maker);
-            return 0;
-        }
-        if (rc == -EDQUOT) {
-            *why = "Transcoding capacity reached";
-            return -1;
-        }
-        if (rc != -EEXIST || lc_stream_find(shm, name, id, gen) == 0)
-            return rc == -EEXIST ? 0 : -1;
-    }
-    return -1;
-}
-
 /* PULL_OK, the codec configuration, then frames from the last keyframe. */
 static void serve_begin(lc_cdn_serve_t *s)
 {
@@ -223,7 +171,7 @@ void lc_cdn_serve_start(lc_cdn_t *c, lc_cdn_link_t *l, const lc_cdn_msg_t *m)
         lc_cdn_link_fail(l, "edge nodes do not distribute streams");
         return;
     }
-    if (lc_stream_find(shm, m->stream, &id, &gen) < 0 && derived_find(c, m->stream, &id, &gen, &why) < 0) {
+    if (lc_stream_find(shm, m->stream, &id, &gen) < 0 && lc_relay_derived(c->cycle, m->stream, &id, &gen, &why) < 0) {
         lc_log_info("cdn: %s asks for \"%s\": %s", m->node, m->stream, why);
         lc_cdn_link_fail(l, why);
         return;

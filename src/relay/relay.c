@@ -2,8 +2,10 @@
  * relay.c: the relay process's loop. With cdn.enabled it is this node's
  * member of the CDN (cdn.h): it accepts other nodes on cdn.port, keeps the
  * membership and routes, pulls streams for this node's players and serves
- * this node's streams to others. Workers wake it through its eventfd when
- * they ask for a pull and when a stream it serves has new frames.
+ * this node's streams to others. It also runs the pushes to external RTMP
+ * servers (push.h). Workers wake it through its eventfd when they ask for
+ * a pull and when a stream it serves or pushes has new frames; control
+ * wakes it for a push asked or stopped.
  *
  *   TERM/INT  exit now          QUIT  say bye to the CDN, end pulls, exit
  *   USR1      reopen the log
@@ -20,11 +22,13 @@
 #include "common/shm/notify.h"
 #include "relay/cdn.h"
 #include "relay/cdn_link.h"
+#include "relay/push.h"
 
 typedef struct {
     lc_cycle_t *cycle;
     struct event_base *base;
     lc_cdn_t *cdn;
+    lc_pusher_t *pusher;           /* pushes to external RTMP servers (push.c) */
     struct evconnlistener *listener;
     lc_accept_gate_t gate;         /* pauses cdn.port on EMFILE */
     struct event *drain;
@@ -78,6 +82,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         lc_cdn_pull_check(r->cdn);
         lc_cdn_serve_pump(r->cdn);
     }
+    if (r->pusher)
+        lc_pusher_on_wake(r->pusher);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
@@ -131,8 +137,12 @@ int lc_relay_main(lc_cycle_t *cycle)
     } else {
         lc_cdn_disable(cycle->shm);
     }
+    r.pusher = lc_pusher_new(cycle, r.base);
+    if (!r.pusher)
+        goto out;
     atomic_store(&lc_shm_proc(cycle->shm, cycle->slot)->state, LC_PROC_RUNNING);
     lc_log_info("relay ready (cdn %s)", r.cdn ? "enabled" : "disabled");
+    lc_pusher_on_wake(r.pusher); /* pushes asked before we ran, or handed over by the relay we replace */
     event_base_dispatch(r.base);
     status = 0;
 out:
@@ -142,6 +152,8 @@ out:
         evconnlistener_free(r.listener);
     if (r.drain)
         event_free(r.drain);
+    /* a newer generation runs: our pushes go on from its relay */
+    lc_pusher_free(r.pusher, atomic_load(&cycle->shm->generation) != lc_shm_proc(cycle->shm, cycle->slot)->generation);
     if (r.cdn)
         lc_cdn_stop(r.cdn);
     if (wake)

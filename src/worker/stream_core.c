@@ -350,18 +350,6 @@ static void deliver_config(lc_play_t *pl, lc_fanout_t *fo)
     }
 }
 
-/* The relay of the running generation, which pulls for this node. */
-static int relay_slot(lc_shm_t *shm)
-{
-    uint32_t gen = atomic_load(&shm->generation);
-    for (int i = 0; i < LC_PROC_SLOTS; i++) {
-        lc_proc_t *p = lc_shm_proc(shm, i);
-        if (p->role == LC_ROLE_RELAY && p->generation == gen && atomic_load(&p->state) == LC_PROC_RUNNING)
-            return i;
-    }
-    return -1;
-}
-
 /* Not published here: if an origin of the CDN has it, make the entry the
  * relay will pull into, so this player and every later one (any worker,
  * any protocol) wait on the one pull. 0 with id/gen, or -ENOENT. */
@@ -369,7 +357,7 @@ static int request_pull(lc_worker_t *w, const char *name, uint32_t *id, uint32_t
 {
     lc_shm_t *shm = w->cycle->shm;
     char origin[LC_CDN_ADDR_MAX];
-    int relay = relay_slot(shm);
+    int relay = lc_shm_relay_slot(shm);
     if (relay < 0 || lc_cdn_route_find(shm, name, origin) < 0)
         return -ENOENT;
     int rc = lc_stream_publish(shm, name, relay, lc_shm_proc(shm, relay)->pid, id);

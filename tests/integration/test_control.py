@@ -16,7 +16,7 @@ from lcserver import CTL, Tests, free_port, wait_for  # noqa: E402
 
 TOKEN = "s3cret-Token_42"
 
-NOT_YET = ["push/startup", "push/find_all", "push/terminate", "transcoding/set"]
+NOT_YET = ["transcoding/set"]
 CDN_PATHS = ["cdn/show_nodes", "cdn/show_routes"]
 CDN_OFF = "CDN is not enabled (cdn.enabled = false)"
 CDN_SERIES = [
@@ -288,7 +288,7 @@ def rest_cdn_off(s):
 
 
 def rest_get_is_405(s):
-    for path in ["worker/show", "config/reload"] + CDN_PATHS + NOT_YET[:1]:
+    for path in ["worker/show", "config/reload", "push/startup"] + CDN_PATHS + NOT_YET[:1]:
         status, body, headers = get(s, "/rest-api/" + path)
         json_error(status, body, headers, 405)
     # nothing was reloaded by the GET

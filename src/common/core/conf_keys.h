@@ -125,6 +125,10 @@
     X(transcoding_max_jobs, "transcoding.max_jobs", INT, "64", 1, 100000, 1, \
       "derived streams (transcodes and composites) per node; past it a request fails with \"Transcoding capacity reached\"") \
     X(transcoding_h264_encoder, "transcoding.h264_encoder", ENUM, "\"libx264\"", 0, 0, 1, \
-      "libx264|libopenh264: libavcodec H.264 encoder of the transcoders (libx264 when libavcodec lacks it)")
+      "libx264|libopenh264: libavcodec H.264 encoder of the transcoders (libx264 when libavcodec lacks it)") \
+    X(push_max_per_channel, "push.max_per_channel", INT, "10", 1, 64, 1, \
+      "live-streaming URLs per channel") \
+    X(push_reconnect_timeout, "push.reconnect_timeout", INT, "60", 1, 86400, 1, \
+      "seconds a lost push retries (back-off 1, 2, 4, 8, 10, 10 .. s) before FAILED")
 
 #endif

@@ -6,6 +6,8 @@
 #include "common/shm/shm.h"
 
 #include "common/shm/cdn_table.h"
+#include "common/shm/notify.h"
+#include "common/shm/push_table.h"
 #include "common/shm/session_table.h"
 
 #include <errno.h>
@@ -18,7 +20,7 @@
 lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
 {
     pthread_mutexattr_t ma;
-    uint64_t hdr, procs, streams, sessions, cdn = ALIGN64(sizeof(lc_cdn_table_t));
+    uint64_t hdr, procs, streams, sessions, cdn = ALIGN64(sizeof(lc_cdn_table_t)) + ALIGN64(sizeof(lc_push_table_t));
     uint32_t sessions_max = lc_session_table_size(streams_max);
 
     ring_size &= ~(uint64_t)63;
@@ -55,6 +57,7 @@ lc_shm_t *lc_shm_create(uint64_t size, uint64_t ring_size, uint32_t streams_max)
     shm->off_streams = hdr + procs;
     shm->off_sessions = ALIGN64(hdr + procs + streams);
     shm->off_cdn = shm->off_sessions + sessions;
+    shm->off_push = shm->off_cdn + ALIGN64(sizeof(lc_cdn_table_t));
     shm->off_rings = shm->off_cdn + cdn;
     shm->started_at = time(NULL);
 
@@ -112,6 +115,24 @@ static void repair_locked(lc_shm_t *shm)
         if (atomic_load_explicit(&s->state, memory_order_relaxed) == LC_STREAM_LIVE)
             atomic_store_explicit(&shm->ring_in_use[s->ring], 1, memory_order_relaxed);
     }
+}
+
+int lc_shm_relay_slot(lc_shm_t *shm)
+{
+    uint32_t gen = atomic_load(&shm->generation);
+    for (int i = 0; i < LC_PROC_SLOTS; i++) {
+        lc_proc_t *p = lc_shm_proc(shm, i);
+        if (p->role == LC_ROLE_RELAY && p->generation == gen && atomic_load(&p->state) == LC_PROC_RUNNING)
+            return i;
+    }
+    return -1;
+}
+
+void lc_shm_wake_relay(lc_shm_t *shm)
+{
+    int slot = lc_shm_relay_slot(shm);
+    if (slot >= 0)
+        lc_notify_wake(shm, slot);
 }
 
 void lc_shm_lock(lc_shm_t *shm)

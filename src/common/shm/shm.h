@@ -4,7 +4,8 @@
  *
  * Layout, all by offset from the arena start:
  *   lc_shm_t header | lc_proc_t procs[LC_PROC_SLOTS] | lc_stream_t streams[streams_max] |
- *   lc_session_t sessions[sessions_max] (session_table.h) | lc_cdn_table_t (cdn_table.h) | rings
+ *   lc_session_t sessions[sessions_max] (session_table.h) | lc_cdn_table_t (cdn_table.h) |
+ *   lc_push_table_t (push_table.h) | rings
  * The header's robust, process-shared mutex guards allocation of stream
  * entries and rings (publish/unpublish, never per frame); if its holder dies
  * the next locker repairs it. Everything per frame is lock-free (ring.h).
@@ -94,7 +95,7 @@ typedef struct {
     uint64_t ring_size;
     uint32_t rings;
     uint32_t pad;
-    uint64_t off_procs, off_streams, off_sessions, off_cdn, off_rings;
+    uint64_t off_procs, off_streams, off_sessions, off_cdn, off_push, off_rings;
     uint32_t sessions_max;
     uint32_t pad2;
     int64_t started_at;
@@ -117,6 +118,11 @@ lc_stream_t *lc_shm_stream(lc_shm_t *shm, uint32_t id);
 struct lc_session;
 struct lc_session *lc_shm_session(lc_shm_t *shm, uint32_t idx);
 lc_ring_t *lc_shm_ring(lc_shm_t *shm, uint32_t ring);
+
+/* The relay of the running generation: its proc slot, or -1. */
+int lc_shm_relay_slot(lc_shm_t *shm);
+/* Wake that relay (a pull, a push asked of it). */
+void lc_shm_wake_relay(lc_shm_t *shm);
 
 /* The allocation lock; repairs itself if a holder died. */
 void lc_shm_lock(lc_shm_t *shm);
