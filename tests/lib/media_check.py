@@ -56,11 +56,21 @@ def rtmp_listen(url, seconds, workdir, spawn=subprocess.Popen):
     return (frames[-1] if frames else 0), pcm, err.decode()
 
 
-def pcm_hz(pcm, rate=48000):
-    """The strongest frequency of the last 2 s of mono samples (None under 0.5 s)."""
-    if len(pcm) < rate // 2:
+def pcm_hz(pcm, rate=48000, least=None):
+    """The strongest frequency of the last 2 s of mono samples (None under 0.5 s, or `least` samples)."""
+    if len(pcm) < (least or rate // 2):
         return None
     x = pcm[-rate * 2:].astype(numpy.float64)
     spec = numpy.abs(numpy.fft.rfft(x * numpy.hanning(len(x))))
     spec[0] = 0
     return float(numpy.argmax(spec)) * rate / len(x)
+
+
+def tone_ok(pcm, want, rate=48000, window=0.25, share=0.6):
+    """Is the tone at `want` Hz (+-3%) the strongest in most (share) 250 ms windows of the last 3 s? A wrong
+    pipeline fails every window; a short glitch of a loaded machine (a late publisher) only a few."""
+    x = pcm[-rate * 3:]
+    n = int(rate * window)
+    hz = [pcm_hz(x[i:i + n], rate, n) for i in range(0, len(x) - n + 1, n)]
+    good = sum(1 for h in hz if near(h, want))
+    return len(hz) >= 4 and good >= share * len(hz), hz
