@@ -308,6 +308,35 @@ static void test_opus_loss_concealed(void **s)
     frames_free(f);
 }
 
+/* Opus input whose timeline jumps 26.056 ms forward mid-stream (a WebRTC
+ * publisher's audio put on its video's clock by their sender reports): not
+ * a whole number of libopus's 2.5 ms concealment steps. Every frame after it
+ * still decodes (this once made every later frame fail, and players heard
+ * only concealment), and the tone survives. */
+static void test_opus_odd_jump(void **s)
+{
+    frames_t *f = encode_opus(1000, 100);
+    char err[160];
+    lc_audio_t *a = lc_audio_create(LC_CODEC_OPUS, NULL, 0, LC_CODEC_PCMA, 8000, 1, 0, err, sizeof err);
+    uint8_t buf[512];
+    int64_t pts;
+    int samples = 0, len;
+
+    (void)s;
+    for (int i = 0; i < f->n; i++) {
+        assert_int_equal(lc_audio_push(a, f->data[i], f->len[i], f->pts[i] + (i >= 30 ? 26056 : 0)), 0);
+        if (i == f->n - 1)
+            lc_audio_flush(a);
+        while ((len = lc_audio_pull(a, buf, sizeof buf, &pts)) > 0)
+            samples += len;
+    }
+    assert_int_equal(lc_audio_errors(a), 0);
+    assert_true(samples >= 100 * 160);                    /* every frame, and the 25 ms concealed */
+    assert_true(samples <= 102 * 160);
+    lc_audio_destroy(a);
+    frames_free(f);
+}
+
 /* 100 ms missing from PCMA input: silence fills it, so the last output pts
  * still matches the last input pts (A/V sync survives the loss). */
 static void test_hole_filled(void **s)
@@ -376,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_opus_to_pcma),
         cmocka_unit_test(test_no_drift_over_an_hour),
         cmocka_unit_test(test_opus_loss_concealed),
+        cmocka_unit_test(test_opus_odd_jump),
         cmocka_unit_test(test_hole_filled),
         cmocka_unit_test(test_corrupt_input),
     };

@@ -382,7 +382,11 @@ static int decode_opus(lc_audio_t *a, const uint8_t *data, size_t len, int64_t p
         int64_t gap_us = pts - a->next_in_pts;
         int64_t gap = gap_us > 0 && gap_us < 1000000 ? gap_us * 48000 / 1000000 : 0;   /* missing samples */
 
-        if (gap >= n / 2) {                      /* a hole of up to 1 s is concealed */
+        /* libopus conceals in steps of 2.5 ms (120 samples): a hole that is
+         * not a whole number of them (a publisher's timeline moved by its
+         * sender reports) is concealed to the step below, the rest is jitter */
+        gap -= gap % 120;
+        if (gap > 0 && gap >= n / 2) {          /* a hole of up to 1 s is concealed */
             int fec_n = gap >= n ? n : (int)gap;
             int plc = (int)gap - fec_n;
 
@@ -390,13 +394,12 @@ static int decode_opus(lc_audio_t *a, const uint8_t *data, size_t len, int64_t p
                 int k = plc > 960 ? 960 : plc;
 
                 if (opus_out(a, NULL, 0, 0, k) < 0)
-                    return -1;
+                    break;                     /* concealment is a nicety: the frame itself still plays */
                 plc -= k;
                 a->concealed++;
             }
-            if (opus_out(a, data, len, 1, fec_n) < 0)   /* FEC: the missing frame from this one */
-                return -1;
-            a->concealed++;
+            if (opus_out(a, data, len, 1, fec_n) == 0)  /* FEC: the missing frame from this one */
+                a->concealed++;
         }
     }
     if (opus_out(a, data, len, 0, OPUS_MAX_SAMPLES) < 0)
