@@ -17,13 +17,13 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lcserver import Tests, free_port, wait_for  # noqa: E402
+from procs import kill_all, spawn, stop_proc  # noqa: E402
 from media_check import heard, near, pcm_hz, rtmp_listen, stage, tone_ok, transcoders  # noqa: E402
 from rtc_client import Player, Publisher  # noqa: E402
 
 WORK = tempfile.mkdtemp(prefix="lc-cdn-codecs-")
 AAC = os.path.join(WORK, "aac.flv")
 SPEEX = os.path.join(WORK, "speex.flv")
-PROCS = []
 LOOP = asyncio.new_event_loop()
 asyncio.set_event_loop(LOOP)
 
@@ -54,20 +54,6 @@ def file_tone(media):
     return pcm_hz(numpy.frombuffer(raw, dtype=numpy.int16)[48000:])
 
 
-def spawn(args):
-    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    PROCS.append(p)
-    return p
-
-
-def stop_proc(p):
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def url(s, name):
@@ -233,7 +219,4 @@ try:
         t.case("an edge with codecs_exclude leaving opus: the origin transcodes AAC->Opus once, the edge forwards it",
                lambda: run(origin_transcodes_once(o, e, x)))
 finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    kill_all()

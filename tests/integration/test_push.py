@@ -10,7 +10,6 @@ push/terminate and the source's end stop a push; bad requests are refused
 naming the field."""
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,12 +17,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lcserver import Tests, free_port, wait_for  # noqa: E402
+from procs import PROCS, kill_all, spawn, stop_proc  # noqa: E402
 from media_check import rtmp_listen, stage, tone_ok, transcoders  # noqa: E402
 from rtc_client import Publisher  # noqa: E402
 
 WORK = tempfile.mkdtemp(prefix="lc-push-")
 MEDIA = os.path.join(WORK, "tone.flv")
-PROCS = []
 NGINX_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
 
@@ -74,20 +73,6 @@ def make_media():
                     "-ar", "44100", "-f", "flv", MEDIA], check=True, timeout=120)
 
 
-def spawn(args):
-    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    PROCS.append(p)
-    return p
-
-
-def stop_proc(p):
-    if p and p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def publish(url):
@@ -256,10 +241,7 @@ try:
         t.case("bad push requests are refused naming the field; an unknown stream is STREAM_NOT_FOUND",
                bad_requests, s, n)
 finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    kill_all()
     try:
         n.kill()
     except Exception:

@@ -17,14 +17,14 @@ import numpy
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lcserver import Tests, wait_for  # noqa: E402
-from media_check import heard, near, pcm_hz, rtmp_listen, stage, tone_ok, transcoders  # noqa: E402
+from procs import Stopped, kill_all, spawn, stop_proc, worker_pid_of_udp_port  # noqa: E402
+from media_check import heard, near, rtmp_listen, stage, tone_ok, transcoders  # noqa: E402
 from rtc_client import Player, Publisher, candidates, dominant_hz  # noqa: E402
 from whip_client import WhepPlayer  # noqa: E402
 
 WORK = tempfile.mkdtemp(prefix="lc-transcode-")
 MEDIA = os.path.join(WORK, "tone1k.flv")
 FLASH = os.path.join(WORK, "flash.flv")
-PROCS = []
 LOOP = asyncio.new_event_loop()
 asyncio.set_event_loop(LOOP)
 
@@ -33,20 +33,6 @@ def run(coro, timeout=60):
     return LOOP.run_until_complete(asyncio.wait_for(coro, timeout))
 
 
-def spawn(args):
-    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    PROCS.append(p)
-    return p
-
-
-def stop_proc(p):
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def make_media():
@@ -236,28 +222,13 @@ def worker_of(p):
     return candidates(p.event["sdp"])[0][1]
 
 
-class Stopped:
-    """SIGSTOP one worker for the block: another takes every new connection (the kernel hands a shared
-    listening socket's connections to whichever worker is idle, often the same one many times)."""
-
-    def __init__(self, pid):
-        self.pid = pid
-
-    def __enter__(self):
-        os.kill(self.pid, signal.SIGSTOP)
-        return self
-
-    def __exit__(self, *exc):
-        os.kill(self.pid, signal.SIGCONT)
-
-
 async def players_on_both_workers(s, name):
     """Two WebSocket players of `name` on two workers: the second while the first's worker is stopped."""
     first = Player(ws_url(s), name, video=False)
     ev = await first.start("p0")
     assert ev["status"] == "PLAYING", ev
     second = Player(ws_url(s), name, video=False)
-    with Stopped(worker_pid_of_port(s, worker_of(first))):
+    with Stopped(worker_pid_of_udp_port(s, worker_of(first))):
         ev = await second.start("p1")
     assert ev["status"] == "PLAYING", ev
     assert worker_of(first) != worker_of(second), "both players on UDP port %d" % worker_of(first)
@@ -303,14 +274,6 @@ async def one_transcoder_each_way(s):
         stop_proc(ff)
 
 
-def worker_pid_of_port(s, port):
-    for p in s.processes("worker"):
-        lo, hi = (int(x) for x in p["udp_ports"].split("-"))
-        if lo <= port <= hi:
-            return p["pid"]
-    return None
-
-
 async def transcoder_worker_killed(s):
     ff = rtmp_publish(s, "move")
     players = []
@@ -333,7 +296,7 @@ async def transcoder_worker_killed(s):
         assert tc[0]["pid"] != publisher, "8 transcoders in a row on the publisher's worker"
         with stage("the worker that runs the transcoder is killed"):
             owner = tc[0]["pid"]
-            survivor = next(p for p in players if worker_pid_of_port(s, worker_of(p)) != owner)
+            survivor = next(p for p in players if worker_pid_of_udp_port(s, worker_of(p)) != owner)
             os.kill(owner, 9)
         with stage("the other worker's player moves to a new transcoder and hears on, at 1 kHz"):
             def moved():
@@ -594,7 +557,4 @@ try:
         t.case("transcoding.max_jobs: FAILED past it, nothing running slows; linger; the source's end",
                lambda: run(capacity_and_lifetime(c), 60))
 finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    kill_all()
