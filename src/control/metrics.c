@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/shm/cdn_table.h"
+#include "common/shm/push_table.h"
 #include "common/shm/stream_table.h"
 #include "control/control.h"
 
@@ -40,6 +41,39 @@ static void metrics_transcoders(struct evbuffer *b, lc_shm_t *shm)
         label(b, s->name);
         evbuffer_add_printf(b, "\"} %.6f\n", (double)atomic_load(&s->cpu_us) / 1e6);
     }
+}
+
+/* Pushes to external RTMP servers: how many in each state, and each one's bytes. -1 when out of memory. */
+static int metrics_pushes(struct evbuffer *b, lc_shm_t *shm)
+{
+    lc_push_table_t *t = malloc(sizeof(*t));
+    unsigned count[LC_PUSH_FAILED + 1] = { 0 };
+    if (!t)
+        return -1;
+    lc_push_snapshot(shm, t);
+    for (int i = 0; i < LC_PUSH_MAX; i++) {
+        uint32_t st = atomic_load(&t->push[i].state);
+        if (st <= LC_PUSH_FAILED)
+            count[st]++;
+    }
+    evbuffer_add_printf(b, "# HELP livecdn_pushes Pushes to external RTMP servers by status.\n"
+                           "# TYPE livecdn_pushes gauge\n");
+    for (int st = LC_PUSH_REQUESTED; st <= LC_PUSH_FAILED; st++)
+        evbuffer_add_printf(b, "livecdn_pushes{status=\"%s\"} %u\n", lc_push_state_name(st), count[st]);
+    evbuffer_add_printf(b, "# HELP livecdn_push_bytes_total Media bytes each push sent.\n"
+                           "# TYPE livecdn_push_bytes_total counter\n");
+    for (int i = 0; i < LC_PUSH_MAX; i++) {
+        lc_push_t *p = &t->push[i];
+        if (atomic_load(&p->state) == LC_PUSH_FREE)
+            continue;
+        evbuffer_add_printf(b, "livecdn_push_bytes_total{url=\"");
+        label(b, p->url);
+        evbuffer_add_printf(b, "\",stream=\"");
+        label(b, p->stream);
+        evbuffer_add_printf(b, "\"} %llu\n", (unsigned long long)atomic_load(&p->bytes));
+    }
+    free(t);
+    return 0;
 }
 
 static void metrics_streams(struct evbuffer *b, lc_shm_t *shm)
@@ -185,6 +219,8 @@ void lc_metrics_handle(lc_control_t *ctl, struct evhttp_request *req)
     }
     metrics_streams(b, shm);
     metrics_transcoders(b, shm);
+    if (metrics_pushes(b, shm) < 0)
+        evbuffer_add_printf(b, "# livecdn_pushes: out of memory\n");
     if (metrics_cdn(b, shm) < 0) {
         evbuffer_free(b);
         lc_rest_error(req, 500, "Internal Server Error", "out of memory");

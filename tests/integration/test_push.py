@@ -132,6 +132,9 @@ def push_plays(s, n):
             assert p["bytes"] > b0 and p["stream"] == "cam" and p["reconnects"] == 0, p
             out = s.ctl("show", "pushes").stdout
             assert url in out and "STARTED" in out, out
+            metrics = s.get("/metrics")[1]
+            assert 'livecdn_pushes{status="STARTED"} 1' in metrics, metrics[-1500:]
+            assert 'livecdn_push_bytes_total{url="%s",stream="cam"}' % url in metrics, metrics[-1500:]
         with stage("the same url again is refused (409)"):
             code, err = s.rest_error("push/startup", {"streamName": "cam", "url": url})
             assert code == 409, (code, err)
